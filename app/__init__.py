@@ -1,0 +1,91 @@
+"""知新 Zhixin: the Flask application factory."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.config import DEV_SECRET_KEY, Config
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the app: config → extensions → blueprints → CLI. No I/O beyond that."""
+    app = Flask(__name__, template_folder="../templates", static_folder="../static")
+    app.config.from_object(Config)
+    app.config.from_prefixed_env("ZHIXIN")
+    if overrides:
+        app.config.update(overrides)
+    _finish_config(app)
+
+    from app import http, i18n, web
+    from app.auth import session as auth_session
+    from app.errors import register_error_handlers
+    from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(app.root_path, "..", "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=None)
+    login_manager.init_app(app)
+    if app.config["PROXY_COUNT"]:
+        n = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+
+    _register_blueprints(app)
+    register_error_handlers(app)
+    http.init_app(app)
+    i18n.init_app(app)
+    web.init_app(app)
+    auth_session.init_app(app)
+
+    from app import models  # noqa: F401  (complete metadata for migrations)
+    from app.cli import register_cli
+
+    register_cli(app)
+
+    from app.permissions import check_every_view_declares_access
+
+    check_every_view_declares_access(app)
+    return app
+
+
+def _finish_config(app: Flask) -> None:
+    """Derive settings and refuse unsafe ones outside debug and testing."""
+    relaxed = app.debug or app.testing
+    if not app.config.get("SECRET_KEY"):
+        if not relaxed:
+            raise RuntimeError(
+                "SECRET_KEY is not set. Set the SECRET_KEY environment variable to a long "
+                "random value (python -c 'import secrets; print(secrets.token_hex(32))')."
+            )
+        app.config["SECRET_KEY"] = DEV_SECRET_KEY
+    elif app.config["SECRET_KEY"] == DEV_SECRET_KEY and not relaxed:
+        raise RuntimeError("SECRET_KEY is the development key; set a real one.")
+
+    secure = not relaxed
+    app.config.setdefault("SESSION_COOKIE_SECURE", secure)
+    app.config.setdefault("REMEMBER_COOKIE_SECURE", secure)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    if not app.config.get("MEDIA_ROOT"):
+        app.config["MEDIA_ROOT"] = os.path.join(app.instance_path, "media")
+    os.makedirs(app.instance_path, exist_ok=True)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.admin import bp as admin_bp
+    from app.auth import bp as auth_bp
+    from app.catalog import bp as catalog_bp
+    from app.learning import bp as learning_bp
+    from app.main import bp as main_bp
+    from app.orgs import bp as orgs_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(catalog_bp)
+    app.register_blueprint(learning_bp)
+    app.register_blueprint(orgs_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")

@@ -1,0 +1,127 @@
+"""Registration, sign-in and sign-out, and the account page."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from app.auth import bp, services
+from app.auth.forms import ChangePasswordForm, LoginForm, RegistrationForm
+from app.auth.identity import Gender, IdType
+from app.auth.models import TitleLevel
+from app.errors import DomainError
+from app.extensions import db, limiter
+from app.permissions import PUBLIC, SIGNED_IN, access
+from app.web import attach_error, safe_next
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _identifier_limit() -> str:
+    return current_app.config["LOGIN_IDENTIFIER_RATE_LIMIT"]
+
+
+def _identifier_key() -> str:
+    """Rate-limit key for guesses at one account spread over many addresses."""
+    return "login-id:" + "".join((request.form.get("identifier") or "").split()).upper()
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@access(PUBLIC)
+@limiter.limit("20 per hour", methods=["POST"])
+def register():
+    """Real-name registration for learners."""
+    if current_user.is_authenticated:
+        return redirect(url_for("learning.dashboard"))
+    form = RegistrationForm()
+    if form.validate_on_submit():
+        registration = services.Registration(
+            name=form.name.data,
+            id_type=IdType(form.id_type.data),
+            id_number=form.id_number.data,
+            mobile=form.mobile.data,
+            password=form.password.data,
+            org_code=form.org_code.data,
+            org_name=form.org_name.data,
+            title=form.title.data,
+            title_level=TitleLevel(form.title_level.data),
+            gender=Gender(form.gender.data) if form.gender.data else None,
+            birth_date=form.birth_date.data,
+        )
+        try:
+            user = services.register_learner(db.session, registration)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            attach_error(form, exc)
+        else:
+            login_user(user)
+            flash(_("Welcome to Zhixin, %(name)s. Your account is ready.", name=user.name), "success")
+            return redirect(url_for("learning.dashboard"))
+    return render_template("auth/register.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@access(PUBLIC)
+@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_identifier_limit, methods=["POST"], key_func=_identifier_key)
+def login():
+    """Sign in with mobile or ID number and password."""
+    if current_user.is_authenticated:
+        return redirect(safe_next())
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(db.session, form.identifier.data, form.password.data)
+        except DomainError as exc:
+            db.session.commit()  # keep the failure count and audit trail
+            form.form_errors.append(exc.message)
+        else:
+            db.session.commit()
+            login_user(user, remember=form.remember.data)
+            if user.must_change_password:
+                flash(_("Please choose a new password before you continue."), "warning")
+                return redirect(url_for("auth.change_password"))
+            return redirect(safe_next())
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@access(SIGNED_IN)
+def logout():
+    """Sign out (POST with CSRF, so other sites cannot sign people out)."""
+    logout_user()
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("main.index"))
+
+
+@bp.route("/account")
+@access(SIGNED_IN)
+def account():
+    """The signed-in user's own details."""
+    return render_template("auth/account.html", user=current_user)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@access(SIGNED_IN)
+def change_password():
+    """Change one's own password; other devices are signed out."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            services.change_password(
+                db.session, user, form.current_password.data, form.password.data
+            )
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            attach_error(form, exc)
+        else:
+            login_user(user)  # the session identifier changed with the password
+            flash(_("Your password has been changed."), "success")
+            return redirect(url_for("auth.account"))
+    return render_template("auth/change_password.html", form=form)

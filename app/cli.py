@@ -1,0 +1,85 @@
+"""Admin commands: ``flask --app app users create-admin`` and ``flask --app app seed demo``."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from app.auth import passwords
+from app.auth.models import User
+from app.auth.services import check_identity, create_user, normalise_mobile
+from app.db import utcnow
+from app.errors import DomainError
+from app.extensions import db
+from app.permissions import Role
+
+users_cli = AppGroup("users", help="Manage accounts.")
+seed_cli = AppGroup("seed", help="Load data.")
+
+
+@users_cli.command("create-admin")
+@click.option("--name", prompt="Real name", help="Real name of the administrator.")
+@click.option("--mobile", prompt="Mobile number", help="Mobile number used to sign in.")
+@click.option("--id-number", default="", help="Resident ID number (optional).")
+@click.password_option(help="Password (asked for when not given).")
+def create_admin(name: str, mobile: str, id_number: str, password: str) -> None:
+    """Create an administrator, or make an existing account (same mobile) one."""
+    try:
+        mobile = normalise_mobile(mobile)
+        existing = db.session.scalar(select(User).filter_by(mobile=mobile))
+        if existing is not None:
+            existing.grant(Role.ADMIN)
+            db.session.commit()
+            click.echo(f"{existing.name} ({mobile}) is now an administrator.")
+            return
+        passwords.check_password_policy(
+            password, min_length=current_app.config["PASSWORD_MIN_LENGTH"]
+        )
+        identity = None
+        if id_number:
+            from app.auth.identity import IdType
+
+            identity = check_identity(IdType.RESIDENT_ID, id_number)
+        user = create_user(
+            db.session,
+            name=name,
+            mobile=mobile,
+            password=password,
+            roles={Role.ADMIN},
+            identity=identity,
+        )
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc.message)) from exc
+    click.echo(f"Administrator {user.name} ({user.mobile}) created.")
+
+
+@seed_cli.command("demo")
+@click.option(
+    "--allow-production",
+    is_flag=True,
+    help="Load demo accounts even though the app is not in debug mode.",
+)
+def seed_demo_command(allow_production: bool) -> None:
+    """Load the demo organisation, accounts of every role and a dozen courses (idempotent)."""
+    from app.demo import DEMO_PASSWORD, DEMO_USERS, seed_demo
+
+    if not (current_app.debug or current_app.testing or allow_production):
+        raise click.ClickException(
+            "Refusing to create demo accounts with a public password outside debug mode "
+            "(use --allow-production if you really mean it)."
+        )
+    created = seed_demo(db.session, year=utcnow().year)
+    db.session.commit()
+    click.echo(f"Demo data ready ({created['users']} accounts, {created['courses']} courses new).")
+    click.echo(f"Sign in with any of these mobiles and the password {DEMO_PASSWORD}:")
+    for demo in DEMO_USERS:
+        click.echo(f"  {demo.role.value:<9} {demo.mobile}  {demo.name}")
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(users_cli)
+    app.cli.add_command(seed_cli)

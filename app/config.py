@@ -1,0 +1,56 @@
+"""Configuration defaults; everything can be overridden from the environment."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+#: The key used only in debug and testing; create_app refuses it anywhere else.
+DEV_SECRET_KEY = "zhixin-dev-only-not-secret"
+
+
+def database_url(raw: str | None) -> str:
+    """Normalise a DATABASE_URL so PostgreSQL URLs use the psycopg 3 driver."""
+    if not raw:
+        return "sqlite:///zhixin.db"  # relative: Flask-SQLAlchemy puts it in the instance folder
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw.removeprefix(prefix)
+    return raw
+
+
+class Config:
+    """Defaults for the embedded setup: SQLite, local media, in-process jobs."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
+    REDIS_URL = os.environ.get("REDIS_URL")
+    MEDIA_ROOT = os.environ.get("MEDIA_ROOT")  # default: <instance>/media
+
+    # Sessions and cookies: secure unless running in debug (plain http on localhost).
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_DURATION = timedelta(days=14)
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    WTF_CSRF_TIME_LIMIT = 3600 * 12
+
+    # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
+    PROXY_COUNT = 0
+
+    # Login protection.
+    LOGIN_RATE_LIMIT = "10 per minute"
+    LOGIN_IDENTIFIER_RATE_LIMIT = "30 per hour"
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_LOCKOUT_MINUTES = 15
+    PASSWORD_MIN_LENGTH = 8
+    RATELIMIT_HEADERS_ENABLED = True
+
+    # Internationalisation: Simplified Chinese first.
+    LANGUAGES = ("zh_CN", "en")
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+    CATALOG_PAGE_SIZE = 12
+    ADMIN_PAGE_SIZE = 25

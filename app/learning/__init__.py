@@ -1,0 +1,7 @@
+"""Learning: enrolments and the learner's dashboard."""
+
+from flask import Blueprint
+
+bp = Blueprint("learning", __name__)
+
+from app.learning import views  # noqa: E402, F401

@@ -1,0 +1,20 @@
+"""Employer lookup used by the registration form's autocomplete."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+
+from app.extensions import db, limiter
+from app.orgs import bp
+from app.orgs.queries import search_organisations
+from app.permissions import PUBLIC, access
+
+
+@bp.route("/orgs/lookup")
+@access(PUBLIC)
+@limiter.limit("60 per minute")
+def lookup():
+    """Up to ten employers matching ``q`` by name or credit-code prefix (public data)."""
+    text = request.args.get("q", "")[:100]
+    found = search_organisations(db.session, text)
+    return jsonify(results=[{"name": o.name, "credit_code": o.credit_code} for o in found])
