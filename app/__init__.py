@@ -66,9 +66,9 @@ def _finish_config(app: Flask) -> None:
     elif app.config["SECRET_KEY"] == DEV_SECRET_KEY and not relaxed:
         raise RuntimeError("SECRET_KEY is the development key; set a real one.")
 
-    secure = not relaxed
-    app.config.setdefault("SESSION_COOKIE_SECURE", secure)
-    app.config.setdefault("REMEMBER_COOKIE_SECURE", secure)
+    for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+        if app.config.get(key) is None:
+            app.config[key] = not relaxed
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     if not app.config.get("MEDIA_ROOT"):
         app.config["MEDIA_ROOT"] = os.path.join(app.instance_path, "media")

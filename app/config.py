@@ -6,7 +6,7 @@ import os
 from datetime import timedelta
 
 #: The key used only in debug and testing; create_app refuses it anywhere else.
-DEV_SECRET_KEY = "zhixin-dev-only-not-secret"
+DEV_SECRET_KEY = "zhixin-dev-only-not-secret"  # noqa: S105 (public by design)
 
 
 def database_url(raw: str | None) -> str:
@@ -27,7 +27,10 @@ class Config:
     REDIS_URL = os.environ.get("REDIS_URL")
     MEDIA_ROOT = os.environ.get("MEDIA_ROOT")  # default: <instance>/media
 
-    # Sessions and cookies: secure unless running in debug (plain http on localhost).
+    # Sessions and cookies: secure unless running in debug (plain http on localhost);
+    # None means "decide from debug/testing" in create_app.
+    SESSION_COOKIE_SECURE: bool | None = None
+    REMEMBER_COOKIE_SECURE: bool | None = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
@@ -42,6 +45,8 @@ class Config:
     # Login protection.
     LOGIN_RATE_LIMIT = "10 per minute"
     LOGIN_IDENTIFIER_RATE_LIMIT = "30 per hour"
+    REGISTER_RATE_LIMIT = "20 per hour"
+    LOOKUP_RATE_LIMIT = "60 per minute"
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCKOUT_MINUTES = 15
     PASSWORD_MIN_LENGTH = 8

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request
-from flask_babel import get_locale
+from flask import Flask, current_app, has_request_context, request
 
 #: Cookie that remembers the visitor's language choice for a year.
 LOCALE_COOKIE = "zhixin_locale"
 
 
 def select_locale() -> str:
+    if not has_request_context():  # CLI commands and jobs speak the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = request.cookies.get(LOCALE_COOKIE)
     if chosen in current_app.config["LANGUAGES"]:
         return chosen
@@ -19,8 +20,7 @@ def select_locale() -> str:
 def init_app(app: Flask) -> None:
     @app.context_processor
     def locale_context() -> dict[str, object]:
-        locale = get_locale()
-        code = str(locale) if locale else app.config["BABEL_DEFAULT_LOCALE"]
+        code = select_locale()
         return {
             "current_locale": code,
             "html_lang": "zh-CN" if code == "zh_CN" else code,

@@ -26,8 +26,7 @@ def safe_next(default_endpoint: str = "learning.dashboard") -> str:
     target = request.args.get("next") or request.form.get("next") or ""
     parts = urlsplit(target)
     if target.startswith("/") and not target.startswith("//") and not parts.netloc:
-        if "\\" not in target:
-            return target
+        return target if "\\" not in target else url_for(default_endpoint)
     return url_for(default_endpoint)
 
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SearchField, SelectField, SelectMultipleField, SubmitField, widgets
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
 from app.permissions import Role
 
+
 class UserSearchForm(FlaskForm):
-    class Meta:
-        csrf = False
+    """Posted, not in the query string, so ID numbers stay out of URLs and access logs."""
 
     q = SearchField(_l("Name, mobile or ID number"), validators=[Optional(), Length(max=50)])
+    submit = SubmitField(_l("Search"))
 
 
 class ConfirmForm(FlaskForm):
@@ -25,11 +27,13 @@ class ConfirmForm(FlaskForm):
 class RolesForm(FlaskForm):
     roles = SelectMultipleField(
         _l("Roles"),
-        choices=[(role.value, role.label) for role in Role],
+        choices=[SelectChoice(role.value, role.label) for role in Role],
         widget=widgets.ListWidget(prefix_label=False),
         option_widget=widgets.CheckboxInput(),
     )
     provider_id = SelectField(
-        _l("Provider (for authors)"), coerce=lambda v: int(v) if v else None, validators=[Optional()]
+        _l("Provider (for authors)"),
+        coerce=lambda v: int(v) if v else None,
+        validators=[Optional()],
     )
     submit = SubmitField(_l("Save roles"))

@@ -6,15 +6,23 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from app.admin import bp, queries
 from app.admin.forms import ConfirmForm, RolesForm, UserSearchForm
 from app.auth import services as auth_services
+from app.auth.identity import mask_id_number
 from app.catalog.models import Provider
 from app.errors import DomainError
 from app.extensions import db
 from app.permissions import Role, access, can_manage_user
 from app.web import attach_error
+
+
+def looks_like_id_number(text: str) -> bool:
+    """Long digit strings (ID numbers, not 11-digit mobiles) are never echoed back."""
+    compact = "".join(text.split())
+    return len(compact) > 11 and sum(c.isdigit() for c in compact) >= 8
 
 
 def _managed_user_or_404(user_id: int):
@@ -27,23 +35,30 @@ def _managed_user_or_404(user_id: int):
 def _roles_form(user, formdata=None) -> RolesForm:
     form = RolesForm(formdata=formdata, data={"roles": [r.value for r in user.roles]})
     providers = db.session.scalars(select(Provider).order_by(Provider.name)).all()
-    form.provider_id.choices = [("", "—")] + [(p.id, f"{p.name} ({p.code})") for p in providers]
+    form.provider_id.choices = [SelectChoice("", "—")] + [
+        SelectChoice(str(p.id), f"{p.name} ({p.code})") for p in providers
+    ]
     if formdata is None:
         form.provider_id.data = user.provider_id
     return form
 
 
-@bp.route("/users")
+@bp.route("/users", methods=["GET", "POST"])
 @access(Role.ADMIN)
 def users():
-    """Search accounts."""
-    form = UserSearchForm(request.args)
-    text = form.q.data if form.validate() else ""
-    page = max(request.args.get("page", 1, type=int), 1)
+    """All accounts page by page (GET), or the first page of a search (POST)."""
+    form = UserSearchForm()
+    text = ""
+    if form.validate_on_submit():
+        text = form.q.data or ""
+        form.q.data = mask_id_number(text) if looks_like_id_number(text) else text
+    page = 1 if text else max(request.args.get("page", 1, type=int), 1)
     pagination = queries.search_users(
-        text or "", page=page, per_page=current_app.config["ADMIN_PAGE_SIZE"]
+        text, page=page, per_page=current_app.config["ADMIN_PAGE_SIZE"]
     )
-    return render_template("admin/users.html", form=form, pagination=pagination)
+    return render_template(
+        "admin/users.html", form=form, pagination=pagination, searched=bool(text)
+    )
 
 
 @bp.route("/users/<int:user_id>")

@@ -13,6 +13,7 @@ from wtforms import (
     StringField,
     SubmitField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from app.auth.identity import Gender, IdType, InvalidIdNumber, normalise_document_number
@@ -23,13 +24,13 @@ class RegistrationForm(FlaskForm):
     name = StringField(_l("Real name"), validators=[DataRequired(), Length(max=50)])
     id_type = SelectField(
         _l("ID type"),
-        choices=[(t.value, t.label) for t in IdType],
+        choices=[SelectChoice(t.value, t.label) for t in IdType],
         default=IdType.RESIDENT_ID.value,
     )
     id_number = StringField(_l("ID number"), validators=[DataRequired(), Length(max=32)])
     gender = RadioField(
         _l("Gender"),
-        choices=[(g.value, g.label) for g in Gender],
+        choices=[SelectChoice(g.value, g.label) for g in Gender],
         validators=[Optional()],
         description=_l("Only for passports and permits; resident IDs carry it."),
     )
@@ -56,7 +57,7 @@ class RegistrationForm(FlaskForm):
     )
     title_level = SelectField(
         _l("Title level"),
-        choices=[(level.value, level.label) for level in TitleLevel],
+        choices=[SelectChoice(level.value, level.label) for level in TitleLevel],
         default=TitleLevel.NONE.value,
     )
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)])
@@ -78,9 +79,7 @@ class RegistrationForm(FlaskForm):
 
 
 class LoginForm(FlaskForm):
-    identifier = StringField(
-        _l("Mobile or ID number"), validators=[DataRequired(), Length(max=40)]
-    )
+    identifier = StringField(_l("Mobile or ID number"), validators=[DataRequired(), Length(max=40)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)])
     remember = BooleanField(_l("Keep me signed in on this device"))
     submit = SubmitField(_l("Sign in"))

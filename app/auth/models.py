@@ -6,8 +6,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from flask_login import UserMixin
 from flask_babel import lazy_gettext as _l
+from flask_login import UserMixin
 from sqlalchemy import (
     Boolean,
     Date,
@@ -107,9 +107,7 @@ class User(UserMixin, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    role_rows: Mapped[list[UserRole]] = relationship(
-        lazy="selectin", cascade="all, delete-orphan"
-    )
+    role_rows: Mapped[list[UserRole]] = relationship(lazy="selectin", cascade="all, delete-orphan")
     organisation: Mapped[Organisation | None] = relationship(lazy="joined")
     provider: Mapped[Provider | None] = relationship()
 

@@ -54,7 +54,9 @@ class WeakPassword(DomainError):
     field = "password"
 
 
-def check_password_policy(password: str, *, min_length: int, forbidden: tuple[str, ...] = ()) -> None:
+def check_password_policy(
+    password: str, *, min_length: int, forbidden: tuple[str, ...] = ()
+) -> None:
     """Refuse short passwords, ones without both letters and digits, and personal numbers."""
     if len(password) < min_length:
         raise WeakPassword(_l("Use at least %(n)d characters.", n=min_length))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -210,10 +211,8 @@ def find_by_identifier(session: Session, identifier: str) -> User | None:
     if not text:
         return None
     candidates = {text}
-    try:
+    with contextlib.suppress(InvalidIdNumber):
         candidates.add(_parse_resident_id(text).number)  # also finds 15-digit legacy input
-    except InvalidIdNumber:
-        pass
     if text.startswith("+86"):
         candidates.add(text.removeprefix("+86"))
     return session.scalar(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -16,12 +16,9 @@ from app.permissions import PUBLIC, SIGNED_IN, access
 from app.web import attach_error, safe_next
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-def _identifier_limit() -> str:
-    return current_app.config["LOGIN_IDENTIFIER_RATE_LIMIT"]
+def _configured(name: str):
+    """A rate limit read from the config at request time, so deployments can tune it."""
+    return lambda: current_app.config[name]
 
 
 def _identifier_key() -> str:
@@ -31,7 +28,7 @@ def _identifier_key() -> str:
 
 @bp.route("/register", methods=["GET", "POST"])
 @access(PUBLIC)
-@limiter.limit("20 per hour", methods=["POST"])
+@limiter.limit(_configured("REGISTER_RATE_LIMIT"), methods=["POST"])
 def register():
     """Real-name registration for learners."""
     if current_user.is_authenticated:
@@ -59,15 +56,19 @@ def register():
             attach_error(form, exc)
         else:
             login_user(user)
-            flash(_("Welcome to Zhixin, %(name)s. Your account is ready.", name=user.name), "success")
+            flash(
+                _("Welcome to Zhixin, %(name)s. Your account is ready.", name=user.name), "success"
+            )
             return redirect(url_for("learning.dashboard"))
     return render_template("auth/register.html", form=form)
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @access(PUBLIC)
-@limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_identifier_limit, methods=["POST"], key_func=_identifier_key)
+@limiter.limit(_configured("LOGIN_RATE_LIMIT"), methods=["POST"])
+@limiter.limit(
+    _configured("LOGIN_IDENTIFIER_RATE_LIMIT"), methods=["POST"], key_func=_identifier_key
+)
 def login():
     """Sign in with mobile or ID number and password."""
     if current_user.is_authenticated:
@@ -92,8 +93,13 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @access(SIGNED_IN)
 def logout():
-    """Sign out (POST with CSRF, so other sites cannot sign people out)."""
+    """Sign out (POST with CSRF, so other sites cannot sign people out).
+
+    The whole session is cleared, so nothing of this user (pending messages included)
+    is shown to the next person on a shared computer.
+    """
     logout_user()
+    session.clear()
     flash(_("You have signed out."), "info")
     return redirect(url_for("main.index"))
 

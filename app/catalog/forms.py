@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SearchField, SelectField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
 from app.catalog.queries import CatalogFilter
@@ -18,19 +19,25 @@ class CatalogFilterForm(FlaskForm):
     q = SearchField(_l("Search titles"), validators=[Optional(), Length(max=100)])
     category = SelectField(
         _l("Category"),
-        choices=[("", _l("All categories"))] + [(c.value, c.label) for c in Category],
+        choices=[SelectChoice("", _l("All categories"))]
+        + [SelectChoice(c.value, c.label) for c in Category],
         validators=[Optional()],
     )
     field = SelectField(
         _l("Field"),
-        choices=[("", _l("All fields"))] + [(f.value, f.label) for f in Field],
+        choices=[SelectChoice("", _l("All fields"))]
+        + [SelectChoice(f.value, f.label) for f in Field],
         validators=[Optional()],
     )
-    year = SelectField(_l("Year"), choices=[("", _l("All years"))], validators=[Optional()])
+    year = SelectField(
+        _l("Year"), choices=[SelectChoice("", _l("All years"))], validators=[Optional()]
+    )
 
     def __init__(self, *args, years: list[int], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.year.choices = [("", _l("All years"))] + [(str(y), str(y)) for y in years]
+        self.year.choices = [SelectChoice("", _l("All years"))] + [
+            SelectChoice(str(y)) for y in years
+        ]
 
     def to_filter(self) -> CatalogFilter:
         """The valid parts of the query string; unknown values are simply ignored."""

@@ -21,9 +21,7 @@ def index():
     pagination = queries.published_courses(
         filters, page=max(page, 1), per_page=current_app.config["CATALOG_PAGE_SIZE"]
     )
-    return render_template(
-        "catalog/index.html", form=form, filters=filters, pagination=pagination
-    )
+    return render_template("catalog/index.html", form=form, filters=filters, pagination=pagination)
 
 
 @bp.route("/courses/<int:course_id>")

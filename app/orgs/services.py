@@ -48,7 +48,9 @@ def get_or_create_organisation(
     return org
 
 
-def resolve_organisation(session: Session, credit_code: str | None, name: str | None) -> Organisation:
+def resolve_organisation(
+    session: Session, credit_code: str | None, name: str | None
+) -> Organisation:
     """The employer a registrant chose, by credit code (preferred) or by exact name.
 
     :raises OrganisationError: nothing chosen, an invalid code, or a name that matches no

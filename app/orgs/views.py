@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 
 from app.extensions import db, limiter
 from app.orgs import bp
@@ -12,7 +12,7 @@ from app.permissions import PUBLIC, access
 
 @bp.route("/orgs/lookup")
 @access(PUBLIC)
-@limiter.limit("60 per minute")
+@limiter.limit(lambda: current_app.config["LOOKUP_RATE_LIMIT"])
 def lookup():
     """Up to ten employers matching ``q`` by name or credit-code prefix (public data)."""
     text = request.args.get("q", "")[:100]
