@@ -34,7 +34,7 @@ class Role(StrEnum):
 
     @property
     def label(self) -> str:
-        return str(ROLE_LABELS[self])
+        return ROLE_LABELS[self]
 
 
 ROLE_LABELS = {

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from urllib.parse import urlsplit
 
 from flask import Flask, request, url_for
+from flask_babel import get_locale
 from flask_wtf import FlaskForm
 
 from app.db import utcnow
@@ -38,8 +40,16 @@ def format_hours(value: Decimal | float | int | None) -> str:
     return text or "0"
 
 
+def join_list(items: Iterable[object]) -> str:
+    """Join short items the way the current language does: 2025、2026 or 2025, 2026."""
+    locale = get_locale()
+    separator = "、" if locale is not None and locale.language == "zh" else ", "
+    return separator.join(str(item) for item in items)
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(format_hours, "hours")
+    app.add_template_filter(join_list, "join_list")
 
     @app.context_processor
     def clock() -> dict[str, object]:

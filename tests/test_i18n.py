@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -10,7 +11,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
-CATALOG = ROOT / "app" / "translations" / "zh_CN" / "LC_MESSAGES" / "messages.po"
+#: Babel resolves zh_CN to zh_Hans_CN, so that is the catalog folder Flask-Babel reads.
+CATALOG = ROOT / "app" / "translations" / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po"
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 
 
@@ -18,9 +20,14 @@ def source_messages() -> set[str]:
     """Every msgid the code and templates use, extracted as `make messages` does."""
     method_map = [("app/**.py", "python"), ("templates/**.html", "jinja2")]
     found = set()
+    def wanted(path: str) -> bool:
+        name = os.path.basename(path)
+        return not name.startswith(".") and name not in {"__pycache__", "node_modules"}
+
     for _, _, message, _, _ in extract_from_dir(
         str(ROOT),
         method_map=method_map,
+        directory_filter=wanted,
         keywords={"_": None, "_l": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None},
     ):
         found.add(message[0] if isinstance(message, tuple) else message)

@@ -5,10 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, utcnow
+
+
+#: Readable names of the recorded actions; unknown ones are shown as their code.
+ACTION_LABELS = {
+    "auth.registered": _l("Registered"),
+    "auth.login": _l("Signed in"),
+    "auth.login_failed": _l("Sign-in failed"),
+    "auth.locked": _l("Locked after repeated failures"),
+    "auth.login_refused_locked": _l("Sign-in refused while locked"),
+    "auth.password_changed": _l("Changed password"),
+    "admin.password_reset": _l("Password reset by an administrator"),
+    "admin.unlocked": _l("Unlocked by an administrator"),
+    "admin.roles_changed": _l("Roles changed by an administrator"),
+}
 
 
 class AuditEvent(Base):
@@ -25,6 +40,10 @@ class AuditEvent(Base):
     target: Mapped[str | None] = mapped_column(String(100))
     ip: Mapped[str | None] = mapped_column(String(45))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    @property
+    def action_label(self) -> str:
+        return ACTION_LABELS.get(self.action, self.action)
 
     def __repr__(self) -> str:
         return f"<AuditEvent {self.action} {self.target} by {self.actor_id}>"

@@ -18,6 +18,8 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Validati
 
 from app.auth.identity import Gender, IdType, InvalidIdNumber, normalise_document_number
 from app.auth.models import TitleLevel
+from app.auth.services import normalise_mobile
+from app.errors import DomainError
 
 
 class RegistrationForm(FlaskForm):
@@ -32,12 +34,12 @@ class RegistrationForm(FlaskForm):
         _l("Gender"),
         choices=[SelectChoice(g.value, g.label) for g in Gender],
         validators=[Optional()],
-        description=_l("Only for passports and permits; resident IDs carry it."),
+        description=_l("Needed for passports and permits only; it is read from resident ID numbers."),
     )
     birth_date = DateField(
         _l("Birth date"),
         validators=[Optional()],
-        description=_l("Only for passports and permits; resident IDs carry it."),
+        description=_l("Needed for passports and permits only; it is read from resident ID numbers."),
     )
     mobile = StringField(_l("Mobile number"), validators=[DataRequired(), Length(max=20)])
     org_name = StringField(
@@ -68,9 +70,17 @@ class RegistrationForm(FlaskForm):
     submit = SubmitField(_l("Register"))
 
     def validate_id_number(self, field: StringField) -> None:
+        if self.id_type.data not in {t.value for t in IdType}:
+            return  # the id_type field reports an invalid choice itself
         try:
             field.data = normalise_document_number(IdType(self.id_type.data), field.data or "")
         except InvalidIdNumber as exc:
+            raise ValidationError(str(exc.message)) from exc
+
+    def validate_mobile(self, field: StringField) -> None:
+        try:
+            field.data = normalise_mobile(field.data or "")
+        except DomainError as exc:
             raise ValidationError(str(exc.message)) from exc
 
     def validate_org_name(self, field: StringField) -> None:

@@ -48,7 +48,7 @@ TITLE_LEVEL_LABELS = {
     TitleLevel.ASSOCIATE_SENIOR: _l("Associate senior (副高级)"),
     TitleLevel.INTERMEDIATE: _l("Intermediate (中级)"),
     TitleLevel.JUNIOR: _l("Junior (初级)"),
-    TitleLevel.NONE: _l("None"),
+    TitleLevel.NONE: _l("No title"),
 }
 
 

@@ -95,7 +95,7 @@ def check_identity(
     if gender is None:
         raise InvalidIdentity(_l("Choose your gender."), field="gender")
     if birth_date is None or birth_date >= (today or date.today()):  # noqa: DTZ011
-        raise InvalidIdentity(_l("Enter your birth date, in the past."), field="birth_date")
+        raise InvalidIdentity(_l("Enter a birth date in the past."), field="birth_date")
     return Identity(id_type, number, gender, birth_date, None)
 
 

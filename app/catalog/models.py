@@ -46,7 +46,7 @@ class CourseStatus(StrEnum):
 
     @property
     def label(self) -> str:
-        return str(COURSE_STATUS_LABELS[self])
+        return COURSE_STATUS_LABELS[self]
 
 
 COURSE_STATUS_LABELS = {

@@ -17,7 +17,7 @@ class Category(StrEnum):
 
     @property
     def label(self) -> str:
-        return str(CATEGORY_LABELS[self])
+        return CATEGORY_LABELS[self]
 
 
 CATEGORY_LABELS = {
@@ -47,7 +47,7 @@ class Field(StrEnum):
 
     @property
     def label(self) -> str:
-        return str(FIELD_LABELS[self])
+        return FIELD_LABELS[self]
 
 
 FIELD_LABELS = {
@@ -111,7 +111,7 @@ class Department(StrEnum):
 
     @property
     def label(self) -> str:
-        return str(DEPARTMENT_LABELS[self])
+        return DEPARTMENT_LABELS[self]
 
 
 DEPARTMENT_LABELS = {
@@ -162,7 +162,7 @@ class LessonKind(StrEnum):
 
     @property
     def label(self) -> str:
-        return str(LESSON_KIND_LABELS[self])
+        return LESSON_KIND_LABELS[self]
 
 
 LESSON_KIND_LABELS = {

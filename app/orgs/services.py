@@ -69,7 +69,7 @@ def resolve_organisation(
         return matches[0]
     raise OrganisationError(
         _l(
-            "No single registered employer is called “%(name)s”. "
+            "“%(name)s” does not match exactly one registered employer. "
             "Enter its unified social credit code.",
             name=name,
         )

@@ -199,6 +199,19 @@ class TestRegistrationPage:
         assert message.lower() in page.lower()
         assert count_users(app) == 0
 
+    def test_a_forged_id_type_is_a_form_error_not_a_crash(self, app, client):
+        response = client.post("/register", data=form(id_type="999"))
+        assert response.status_code == 200
+        assert 'class="error"' in response.get_data(as_text=True)
+        assert count_users(app) == 0
+
+    def test_all_field_errors_show_at_once(self, app, client):
+        client.get("/locale/en")
+        page = client.post(
+            "/register", data=form(id_number="123", mobile="123", password_again="x")
+        ).get_data(as_text=True)
+        assert page.count('class="error"') == 3
+
     def test_errors_are_in_chinese_by_default(self, app, client):
         response = client.post("/register", data=form(id_number="110105194912310021"))
         page = response.get_data(as_text=True)
