@@ -20,6 +20,7 @@ def source_messages() -> set[str]:
     """Every msgid the code and templates use, extracted as `make messages` does."""
     method_map = [("app/**.py", "python"), ("templates/**.html", "jinja2")]
     found = set()
+
     def wanted(path: str) -> bool:
         name = os.path.basename(path)
         return not name.startswith(".") and name not in {"__pycache__", "node_modules"}

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, utcnow
 
-
 #: Readable names of the recorded actions; unknown ones are shown as their code.
 ACTION_LABELS = {
     "auth.registered": _l("Registered"),

@@ -21,6 +21,10 @@ from app.auth.models import TitleLevel
 from app.auth.services import normalise_mobile
 from app.errors import DomainError
 
+NOT_ON_RESIDENT_IDS = _l(
+    "Needed for passports and permits only; it is read from resident ID numbers."
+)
+
 
 class RegistrationForm(FlaskForm):
     name = StringField(_l("Real name"), validators=[DataRequired(), Length(max=50)])
@@ -34,12 +38,12 @@ class RegistrationForm(FlaskForm):
         _l("Gender"),
         choices=[SelectChoice(g.value, g.label) for g in Gender],
         validators=[Optional()],
-        description=_l("Needed for passports and permits only; it is read from resident ID numbers."),
+        description=NOT_ON_RESIDENT_IDS,
     )
     birth_date = DateField(
         _l("Birth date"),
         validators=[Optional()],
-        description=_l("Needed for passports and permits only; it is read from resident ID numbers."),
+        description=NOT_ON_RESIDENT_IDS,
     )
     mobile = StringField(_l("Mobile number"), validators=[DataRequired(), Length(max=20)])
     org_name = StringField(
