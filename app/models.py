@@ -2,18 +2,24 @@
 
 from app.audit.models import AuditEvent
 from app.auth.models import User, UserRole
-from app.catalog.models import Course, CourseYear, Lesson, Provider
+from app.catalog.models import Course, CourseEvent, CourseYear, Lesson, Provider
+from app.jobs.models import Job
 from app.learning.models import Enrolment
+from app.media.models import MediaAsset, Upload
 from app.orgs.models import Organisation
 
 __all__ = [
     "AuditEvent",
     "Course",
+    "CourseEvent",
     "CourseYear",
     "Enrolment",
+    "Job",
     "Lesson",
+    "MediaAsset",
     "Organisation",
     "Provider",
+    "Upload",
     "User",
     "UserRole",
 ]

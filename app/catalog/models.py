@@ -149,6 +149,23 @@ class Course(Base):
         self._move({CourseStatus.PUBLISHED}, CourseStatus.RETIRED)
 
 
+class CourseEvent(Base):
+    """One step in a course's review trail: who moved it where, when, and why."""
+
+    __tablename__ = "course_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    from_status: Mapped[CourseStatus] = mapped_column(enum_column(CourseStatus))
+    to_status: Mapped[CourseStatus] = mapped_column(enum_column(CourseStatus))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<CourseEvent {self.course_id} {self.from_status}→{self.to_status}>"
+
+
 class CourseYear(Base):
     """A year in which the course counts toward the annual requirement."""
 
@@ -173,6 +190,10 @@ class Lesson(Base):
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
     #: Study time required for documents, in minutes.
     required_minutes: Mapped[int | None] = mapped_column(Integer)
+    #: The video or document shown; None until the author uploads one.
+    media_asset_id: Mapped[int | None] = mapped_column(
+        ForeignKey("media_asset.id", ondelete="SET NULL"), index=True
+    )
 
     course: Mapped[Course] = relationship(back_populates="lessons")
 
