@@ -78,10 +78,13 @@ def _finish_config(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from app.admin import bp as admin_bp
     from app.auth import bp as auth_bp
+    from app.authoring import bp as authoring_bp
     from app.catalog import bp as catalog_bp
     from app.learning import bp as learning_bp
     from app.main import bp as main_bp
+    from app.media import bp as media_bp
     from app.orgs import bp as orgs_bp
+    from app.review import bp as review_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -89,3 +92,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(learning_bp)
     app.register_blueprint(orgs_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(authoring_bp, url_prefix="/author")
+    app.register_blueprint(review_bp, url_prefix="/review")
+    app.register_blueprint(media_bp)

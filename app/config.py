@@ -57,5 +57,27 @@ class Config:
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
 
+    # Courseware: uploads, validation, processing, serving.
+    MEDIA_MAX_UPLOAD_BYTES = 4 * 1024**3
+    #: Largest chunk a client may send in one request of a resumable upload.
+    UPLOAD_CHUNK_BYTES = 8 * 1024**2
+    #: Uploads with no new bytes for this long are deleted.
+    UPLOAD_ABANDON_HOURS = 24
+    VIDEO_MIN_SECONDS = 1.0
+    VIDEO_MAX_SECONDS = 4 * 3600.0
+    #: Lifetime of signed media URLs; players ask for fresh ones when they expire.
+    MEDIA_URL_TTL_SECONDS = 4 * 3600
+    #: x264 preset for the HLS ladder.
+    TRANSCODE_PRESET = "veryfast"
+
+    # Background jobs: threads in this process, or a Redis queue when REDIS_URL is set.
+    JOBS_WORKERS = 2
+    JOBS_QUEUE = "zhixin"
+    JOB_MAX_ATTEMPTS = 3
+    #: A running job refreshes its heartbeat this often ...
+    JOB_HEARTBEAT_SECONDS = 10
+    #: ... and is considered orphaned (its process died) when it is this stale.
+    JOB_STALE_SECONDS = 120
+
     CATALOG_PAGE_SIZE = 12
     ADMIN_PAGE_SIZE = 25

@@ -1,0 +1,3 @@
+"""Routes of the authoring area."""
+
+from app.authoring import bp  # noqa: F401

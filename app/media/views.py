@@ -1,0 +1,3 @@
+"""Routes of the media area."""
+
+from app.media import bp  # noqa: F401

@@ -1,0 +1,7 @@
+"""Review: reviewers check submitted courses, preview them as learners would, and publish or return them."""
+
+from flask import Blueprint
+
+bp = Blueprint("review", __name__)
+
+from app.review import views  # noqa: E402, F401

@@ -1,0 +1,3 @@
+"""Routes of the review area."""
+
+from app.review import bp  # noqa: F401
