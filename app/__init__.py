@@ -22,6 +22,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     from app import http, i18n, web
     from app.auth import session as auth_session
+    from app.media import storage as media_storage
     from app.errors import register_error_handlers
     from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -41,6 +42,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     web.init_app(app)
     auth_session.init_app(app)
+    media_storage.init_app(app)
 
     from app import models  # noqa: F401  (complete metadata for migrations)
     from app.cli import register_cli

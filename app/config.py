@@ -61,6 +61,8 @@ class Config:
     MEDIA_MAX_UPLOAD_BYTES = 4 * 1024**3
     #: Largest chunk a client may send in one request of a resumable upload.
     UPLOAD_CHUNK_BYTES = 8 * 1024**2
+    #: No request body may be larger than one upload chunk (plus headroom for forms).
+    MAX_CONTENT_LENGTH = UPLOAD_CHUNK_BYTES + 1024**2
     #: Uploads with no new bytes for this long are deleted.
     UPLOAD_ABANDON_HOURS = 24
     VIDEO_MIN_SECONDS = 1.0

@@ -6,7 +6,7 @@ from flask import Flask, Response
 
 #: No inline scripts or styles, no third-party origins: everything is served from here.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+    "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; worker-src 'self' blob:; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 
