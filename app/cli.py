@@ -13,6 +13,7 @@ from app.auth.services import check_identity, create_user, normalise_mobile
 from app.db import utcnow
 from app.errors import DomainError
 from app.extensions import db
+from app.jobs.cli import register_commands as register_jobs_commands
 from app.permissions import Role
 
 users_cli = AppGroup("users", help="Manage accounts.")
@@ -83,3 +84,4 @@ def seed_demo_command(allow_production: bool) -> None:
 def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_cli)
+    register_jobs_commands(app)
