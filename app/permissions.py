@@ -118,6 +118,39 @@ def can_enrol(user: User | Any, course: Course) -> bool:
     )
 
 
+def can_study(user: User | Any, course: Course, enrolled: bool) -> bool:
+    """Lessons are for enrolled learners of a published course, and for its staff."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.has_any_role({Role.ADMIN, Role.REVIEWER}):
+        return True
+    if user.has_role(Role.AUTHOR) and user.provider_id == course.provider_id:
+        return True
+    return enrolled and course.is_open_for_enrolment
+
+
 def can_manage_user(actor: User | Any, target: User) -> bool:
     """Administrators manage accounts; nobody resets their own password this way."""
     return actor.has_role(Role.ADMIN) and actor.id != target.id
+
+
+def can_author_course(user: User | Any, course: Course) -> bool:
+    """Authors work on their own provider's courses only, whatever the course's status."""
+    return (
+        getattr(user, "is_authenticated", False)
+        and user.has_role(Role.AUTHOR)
+        and user.provider_id is not None
+        and user.provider_id == course.provider_id
+    )
+
+
+def can_review_course(user: User | Any, course: Course) -> bool:
+    """Reviewers and administrators decide, but never on their own provider's courses.
+
+    Keeping authors out of the decision on their own work is the point of the review.
+    """
+    return (
+        getattr(user, "is_authenticated", False)
+        and user.has_any_role({Role.REVIEWER, Role.ADMIN})
+        and not can_author_course(user, course)
+    )

@@ -22,6 +22,8 @@ ACTION_LABELS = {
     "admin.password_reset": _l("Password reset by an administrator"),
     "admin.unlocked": _l("Unlocked by an administrator"),
     "admin.roles_changed": _l("Roles changed by an administrator"),
+    "review.approved": _l("Approved a course"),
+    "review.returned": _l("Returned a course to its authors"),
 }
 
 

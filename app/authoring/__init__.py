@@ -1,4 +1,4 @@
-"""Authoring: course authors edit their provider's courses and lessons and submit them for review."""
+"""Authoring: course authors write their provider's courses and lessons and submit them."""
 
 from flask import Blueprint
 

@@ -1,4 +1,4 @@
-"""Review: reviewers check submitted courses, preview them as learners would, and publish or return them."""
+"""Review: reviewers check submitted courses, preview them, and publish or return them."""
 
 from flask import Blueprint
 
