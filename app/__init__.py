@@ -20,11 +20,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.config.update(overrides)
     _finish_config(app)
 
-    from app import http, i18n, web
+    from app import http, i18n, jobs, web
     from app.auth import session as auth_session
-    from app.media import storage as media_storage
     from app.errors import register_error_handlers
     from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from app.media import storage as media_storage
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(app.root_path, "..", "migrations"))
@@ -43,9 +43,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     web.init_app(app)
     auth_session.init_app(app)
     media_storage.init_app(app)
+    jobs.init_app(app)
 
     from app import models  # noqa: F401  (complete metadata for migrations)
     from app.cli import register_cli
+    from app.media import tasks as media_tasks  # noqa: F401  (registers the processing job)
 
     register_cli(app)
 

@@ -57,6 +57,9 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
             "SQLALCHEMY_DATABASE_URI": url,
             "WTF_CSRF_ENABLED": False,
             "PASSWORD_HASHER": "cheapest",
+            # Jobs wait until a test runs them (jobs.run_dispatched()); tests/jobs use the
+            # real thread and Redis backends.
+            "JOBS_BACKEND": "manual",
             "MEDIA_ROOT": str(folder / "media"),
             # Limits are exercised by dedicated tests, which lower them.
             "LOGIN_RATE_LIMIT": "10000 per minute",

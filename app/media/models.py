@@ -11,7 +11,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, enum_column, utcnow
 
-
 #: File name of a document lesson's PDF under the asset's output prefix.
 DOCUMENT_FILE = "document.pdf"
 

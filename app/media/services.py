@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session
 
 from app import jobs
 from app.auth.models import User
-from app.catalog.models import Course, CourseEvent, CourseStatus, Lesson
+from app.authoring.services import open_for_change
+from app.catalog.models import Lesson
 from app.catalog.taxonomy import LessonKind
 from app.db import utcnow
 from app.errors import DomainError, NotAllowed
-from app.jobs.models import Job, JobStatus
+from app.jobs.models import Job
 from app.media.models import MediaAsset, MediaKind, MediaStatus, Upload, UploadStatus
 from app.media.storage import OffsetMismatch, Storage, StorageError
 from app.permissions import can_author_course
@@ -57,27 +58,14 @@ def _media_kind(lesson: Lesson) -> MediaKind:
     return MediaKind.DOCUMENT if lesson.kind == LessonKind.DOCUMENT else MediaKind.VIDEO
 
 
-def _require_editable(session: Session, user: User, course: Course) -> None:
-    """Media can change only on draft courses; a published one goes back through review."""
-    if course.status == CourseStatus.IN_REVIEW:
-        raise DomainError(_l("The course is in review. Withdraw it from review first."))
-    if course.status == CourseStatus.RETIRED:
-        raise DomainError(_l("Retired courses cannot be changed."))
-    if course.status == CourseStatus.PUBLISHED:
-        course.return_to_draft()
-        session.add(
-            CourseEvent(
-                course_id=course.id,
-                actor_id=user.id,
-                from_status=CourseStatus.PUBLISHED,
-                to_status=CourseStatus.DRAFT,
-                comment="media replaced after publication",
-            )
-        )
-
-
 def start_upload(
-    session: Session, user: User, lesson: Lesson, filename: str, size: int, *, now: datetime | None = None
+    session: Session,
+    user: User,
+    lesson: Lesson,
+    filename: str,
+    size: int,
+    *,
+    now: datetime | None = None,
 ) -> Upload:
     """Open a resumable upload for a lesson's video or document.
 
@@ -99,7 +87,7 @@ def start_upload(
                 limit=format_bytes(limit),
             )
         )
-    _require_editable(session, user, course)
+    open_for_change(session, user, course, now)
     sweep_abandoned_uploads(session, now=now)
     upload = Upload(
         id=secrets.token_hex(16),
@@ -135,7 +123,9 @@ def receive_chunk(
         upload.received = storage.append(upload.part_key, offset, stream, limit=remaining)
     except OffsetMismatch as exc:
         upload.received = exc.expected
-        raise UploadConflict(_l("Resume the upload from the server's offset."), exc.expected) from exc
+        raise UploadConflict(
+            _l("Resume the upload from the server's offset."), exc.expected
+        ) from exc
     except StorageError as exc:
         raise UploadTooLarge(_l("More data was sent than the file size announced.")) from exc
     upload.updated_at = utcnow()
@@ -190,9 +180,7 @@ def sweep_abandoned_uploads(session: Session, *, now: datetime | None = None) ->
 
     cutoff = (now or utcnow()) - timedelta(hours=current_app.config["UPLOAD_ABANDON_HOURS"])
     stale = session.scalars(
-        select(Upload).where(
-            Upload.status == UploadStatus.RECEIVING, Upload.updated_at < cutoff
-        )
+        select(Upload).where(Upload.status == UploadStatus.RECEIVING, Upload.updated_at < cutoff)
     ).all()
     storage = get_storage()
     for upload in stale:
@@ -231,7 +219,7 @@ def cancel_processing(session: Session, user: User, asset: MediaAsset) -> Job:
     if job is None or asset.status not in (MediaStatus.PENDING, MediaStatus.PROCESSING):
         raise DomainError(_l("This file is not being processed."))
     jobs.cancel(session, job)
-    if job.status == JobStatus.CANCELLED:
+    if job.started_at is None:  # never ran, so no worker will record the outcome
         mark_failed(asset, "cancelled", "cancelled before it started")
     return job
 

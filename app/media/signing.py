@@ -28,7 +28,9 @@ def sign(prefix: str, expires: int) -> str:
     return base64.urlsafe_b64encode(mac).decode()[:SIGNATURE_LENGTH]
 
 
-def signed_path(prefix: str, filename: str, *, ttl: int | None = None, now: float | None = None) -> str:
+def signed_path(
+    prefix: str, filename: str, *, ttl: int | None = None, now: float | None = None
+) -> str:
     """The URL path of ``filename`` under ``prefix``, valid for ``ttl`` seconds.
 
     Expiry is rounded up to the next ten minutes so that URLs issued close together are

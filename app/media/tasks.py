@@ -2,7 +2,8 @@
 
 Runs in a worker (a thread of the web process, or an RQ worker on any host). It is safe to
 run again from the start: outputs are built in a temporary folder and published in one
-step, so a crash mid-way leaves nothing half-published.
+step, so a crash mid-way leaves nothing half-published. No database transaction stays open
+during the long work (on SQLite an open transaction holds the write lock).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
@@ -36,6 +38,16 @@ class MediaRejected(PermanentJobError):
         self.code = code
 
 
+@dataclass(frozen=True)
+class _Work:
+    """What the long step needs, read before the transaction is closed."""
+
+    asset_id: int
+    kind: MediaKind
+    original_key: str
+    output_prefix: str
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -47,41 +59,70 @@ def sha256_of(path: Path) -> str:
 @task(PROCESS_TASK)
 def process_media(ctx: JobContext) -> None:
     """Validate, deduplicate and convert one asset; record the outcome on its row."""
-    asset_id = ctx.payload["media_asset_id"]
-    asset = db.session.get(MediaAsset, asset_id)
-    if asset is None or asset.status == MediaStatus.READY:
+    work = _begin(ctx.payload["media_asset_id"])
+    if work is None:
         return
-    asset.status = MediaStatus.PROCESSING
-    asset.error_code = asset.error_detail = None
-    db.session.commit()
     storage = get_storage()
     try:
-        with storage.local_copy(asset.original_key) as original:
-            asset.sha256 = sha256_of(original)
-            twin = _ready_twin(asset)
-            if twin is not None:
-                _reuse(asset, twin)
-                db.session.commit()
-                storage.delete(asset.original_key)
+        with storage.local_copy(work.original_key) as original:
+            if _reuse_twin(work, sha256_of(original)):
+                storage.delete(work.original_key)
                 return
-            if asset.kind == MediaKind.VIDEO:
-                _process_video(ctx, asset, original)
+            if work.kind == MediaKind.VIDEO:
+                outcome = _convert_video(ctx, work, original)
             else:
-                _process_document(asset, original)
+                outcome = _store_document(work, original)
     except InvalidMedia as exc:
-        _fail(asset, exc.code, exc.detail, delete_original=True)
+        _fail(work, exc.code, exc.detail, delete_original=True)
         raise MediaRejected(exc.code, exc.detail) from exc
     except Cancelled as exc:
-        _fail(asset, "cancelled", str(exc), delete_original=False)
+        _fail(work, "cancelled", str(exc), delete_original=False)
         raise PermanentJobError("cancelled") from exc
     except CoursewareError as exc:
         # ffmpeg failed on a file that passed validation: keep the original for a retry.
         code = exc.code if exc.code == "no_ffmpeg" else "processing_failed"
-        _fail(asset, code, exc.detail, delete_original=False, final=ctx.is_last_attempt)
+        _fail(work, code, exc.detail, delete_original=False, final=ctx.is_last_attempt)
         raise
-    asset.status = MediaStatus.READY
-    asset.ready_at = utcnow()
+    _finish(work, outcome)
+
+
+def _begin(asset_id: int) -> _Work | None:
+    asset = db.session.get(MediaAsset, asset_id)
+    if asset is None or asset.status == MediaStatus.READY:
+        db.session.rollback()
+        return None
+    asset.status = MediaStatus.PROCESSING
+    asset.error_code = asset.error_detail = None
+    work = _Work(asset.id, asset.kind, asset.original_key, asset.output_prefix)
     db.session.commit()
+    return work
+
+
+def _reuse_twin(work: _Work, sha256: str) -> bool:
+    """When the provider already has these exact bytes ready, point everything there."""
+    asset = db.session.get(MediaAsset, work.asset_id)
+    asset.sha256 = sha256
+    twin = db.session.scalar(
+        select(MediaAsset)
+        .where(
+            MediaAsset.provider_id == asset.provider_id,
+            MediaAsset.kind == asset.kind,
+            MediaAsset.sha256 == sha256,
+            MediaAsset.status == MediaStatus.READY,
+            MediaAsset.id != asset.id,
+        )
+        .order_by(MediaAsset.id)
+        .limit(1)
+    )
+    if twin is None:
+        db.session.commit()
+        return False
+    for model, column in ((Lesson, Lesson.media_asset_id), (Upload, Upload.media_asset_id)):
+        db.session.execute(update(model).where(column == asset.id).values(media_asset_id=twin.id))
+    _set_lesson_lengths(twin.id, twin.duration_seconds)
+    db.session.delete(asset)
+    db.session.commit()
+    return True
 
 
 def _limits() -> VideoLimits:
@@ -89,88 +130,70 @@ def _limits() -> VideoLimits:
     return VideoLimits(min_duration=cfg["VIDEO_MIN_SECONDS"], max_duration=cfg["VIDEO_MAX_SECONDS"])
 
 
-def _process_video(ctx: JobContext, asset: MediaAsset, original: Path) -> None:
+def _convert_video(ctx: JobContext, work: _Work, original: Path) -> dict:
     probe = probe_video(original, _limits())
     ctx.set_progress(2)
-    storage = get_storage()
-    work = Path(tempfile.mkdtemp(prefix="zhixin-hls-"))
+    folder = Path(tempfile.mkdtemp(prefix="zhixin-hls-"))
     try:
         output = package_hls(
             original,
-            work / "out",
+            folder / "out",
             probe,
             on_progress=lambda percent: ctx.set_progress(2 + percent * 0.96),
             should_cancel=ctx.is_cancelled,
             preset=current_app.config["TRANSCODE_PRESET"],
         )
-        storage.publish_tree(work / "out", asset.output_prefix)
+        get_storage().publish_tree(folder / "out", work.output_prefix)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
-    asset.probe = {**probe.to_dict(), "hls": output.to_dict()}
-    asset.duration_seconds = output.duration
-    asset.width, asset.height = probe.width, probe.height
-    asset.renditions = [
-        {"height": r.height, "width": r.width, "bandwidth": r.bandwidth, "playlist": r.playlist}
-        for r in output.renditions
-    ]
-    _set_lesson_lengths(asset)
+        shutil.rmtree(folder, ignore_errors=True)
+    return {
+        "probe": {**probe.to_dict(), "hls": output.to_dict()},
+        "duration_seconds": output.duration,
+        "width": probe.width,
+        "height": probe.height,
+        "renditions": [
+            {"height": r.height, "width": r.width, "bandwidth": r.bandwidth, "playlist": r.playlist}
+            for r in output.renditions
+        ],
+    }
 
 
-def _process_document(asset: MediaAsset, original: Path) -> None:
+def _store_document(work: _Work, original: Path) -> dict:
     info = inspect_pdf(original)
-    work = Path(tempfile.mkdtemp(prefix="zhixin-doc-"))
+    folder = Path(tempfile.mkdtemp(prefix="zhixin-doc-"))
     try:
-        shutil.copyfile(original, work / DOCUMENT_FILE)
-        get_storage().publish_tree(work, asset.output_prefix)
+        shutil.copyfile(original, folder / DOCUMENT_FILE)
+        get_storage().publish_tree(folder, work.output_prefix)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
-    asset.probe = info.to_dict()
-    asset.page_count = info.pages
+        shutil.rmtree(folder, ignore_errors=True)
+    return {"probe": info.to_dict(), "page_count": info.pages}
 
 
-def _set_lesson_lengths(asset: MediaAsset) -> None:
-    if asset.duration_seconds is not None:
+def _finish(work: _Work, outcome: dict) -> None:
+    """Record the result; the runner commits it together with the job's success."""
+    asset = db.session.get(MediaAsset, work.asset_id)
+    for name, value in outcome.items():
+        setattr(asset, name, value)
+    asset.status = MediaStatus.READY
+    asset.ready_at = utcnow()
+    _set_lesson_lengths(asset.id, asset.duration_seconds)
+
+
+def _set_lesson_lengths(asset_id: int, duration: float | None) -> None:
+    if duration is not None:
         db.session.execute(
             update(Lesson)
-            .where(Lesson.media_asset_id == asset.id)
-            .values(duration_seconds=round(asset.duration_seconds))
+            .where(Lesson.media_asset_id == asset_id)
+            .values(duration_seconds=round(duration))
         )
-
-
-def _ready_twin(asset: MediaAsset) -> MediaAsset | None:
-    """A ready asset of the same provider with identical bytes (the same file uploaded twice)."""
-    return db.session.scalar(
-        select(MediaAsset)
-        .where(
-            MediaAsset.provider_id == asset.provider_id,
-            MediaAsset.kind == asset.kind,
-            MediaAsset.sha256 == asset.sha256,
-            MediaAsset.status == MediaStatus.READY,
-            MediaAsset.id != asset.id,
-        )
-        .order_by(MediaAsset.id)
-        .limit(1)
-    )
-
-
-def _reuse(asset: MediaAsset, twin: MediaAsset) -> None:
-    """Point everything at the existing copy instead of converting the same bytes again."""
-    db.session.execute(
-        update(Lesson).where(Lesson.media_asset_id == asset.id).values(media_asset_id=twin.id)
-    )
-    db.session.execute(
-        update(Upload).where(Upload.media_asset_id == asset.id).values(media_asset_id=twin.id)
-    )
-    _set_lesson_lengths(twin)
-    db.session.delete(asset)
 
 
 def _fail(
-    asset: MediaAsset, code: str, detail: str, *, delete_original: bool, final: bool = True
+    work: _Work, code: str, detail: str, *, delete_original: bool, final: bool = True
 ) -> None:
     """Record why processing stopped; rejected originals are deleted (no orphan files)."""
     db.session.rollback()
-    asset = db.session.get(MediaAsset, asset.id)
+    asset = db.session.get(MediaAsset, work.asset_id)
     if final:
         mark_failed(asset, code, detail)
     else:
@@ -178,4 +201,4 @@ def _fail(
         asset.error_code, asset.error_detail = code, detail[:2000]
     db.session.commit()
     if delete_original:
-        get_storage().delete(asset.original_key)
+        get_storage().delete(work.original_key)
