@@ -34,6 +34,9 @@ from app.orgs.models import Organisation
 from app.orgs.services import get_or_create_organisation
 from app.permissions import Role
 
+#: Session-scoped synthesized media (good clips, bad inputs, PDFs) for every test folder.
+pytest_plugins = ("tests.media_samples",)
+
 PASSWORD = "Secret123"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 

@@ -5,3 +5,6 @@ from flask import Blueprint
 bp = Blueprint("media", __name__)
 
 from app.media import views  # noqa: E402, F401
+from app.media.messages import reason_message  # noqa: E402
+
+bp.add_app_template_filter(reason_message, "media_error")

@@ -131,6 +131,19 @@ def upload(upload_id: str):
     return jsonify(_progress_json(upload))
 
 
+@bp.route("/api/v1/media/<int:asset_id>")
+@access(Role.AUTHOR, Role.REVIEWER, Role.ADMIN)
+def asset_status(asset_id: int):
+    """Processing state of a file, polled by the upload widget after a page reload."""
+    asset = db.session.get(MediaAsset, asset_id)
+    may_see = asset is not None and (
+        services.can_manage_asset(current_user, asset) or current_user.has_role(Role.REVIEWER)
+    )
+    if not may_see:
+        return _error(_("No such file."), 404)
+    return jsonify(asset=_asset_json(asset, services.latest_job(db.session, asset)))
+
+
 @bp.route("/media/<int:asset_id>/retry", methods=["POST"])
 @access(Role.AUTHOR, Role.ADMIN)
 def retry(asset_id: int):

@@ -16,6 +16,10 @@
     this.msg = root.dataset;
     var self = this;
     this.button.addEventListener("click", function () { self.start(); });
+    if (this.msg.followUrl) {  // processing started earlier: keep showing its progress
+      this.url = this.msg.followUrl;
+      this.follow();
+    }
   }
 
   Widget.prototype.say = function (text, kind) {
@@ -123,7 +127,7 @@
   Widget.prototype.retryLater = function (again) {
     this.failures = (this.failures || 0) + 1;
     var wait = Math.min(30, Math.pow(2, this.failures));
-    this.say(this.msg.msgOffline.replace("%(seconds)s", wait), "warning");
+    this.say(this.msg.msgOffline.replace("{s}", wait), "warning");
     setTimeout(again, wait * 1000);
   };
 

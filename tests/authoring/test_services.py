@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from app.auth.models import User
@@ -125,7 +126,7 @@ class TestCourses:
         course = session.get(
             Course, make_course(provider_id=account["provider_id"], status="in_review")
         )
-        with pytest.raises(ReadOnlyCourse, match="Withdraw it from review first"):
+        with force_locale("en"), pytest.raises(ReadOnlyCourse, match="Withdraw it from review"):
             services.update_course(session, author, course, course_data(code=course.code))
         assert course.status == CourseStatus.IN_REVIEW
 
@@ -318,7 +319,7 @@ class TestSubmission:
         author = session.get(User, account["id"])
         course = session.get(Course, make_ready_course(account["provider_id"]))
         services.submit_for_review(session, author, course)
-        with pytest.raises(IllegalTransition, match="already waiting"):
+        with force_locale("en"), pytest.raises(IllegalTransition, match="already waiting"):
             services.submit_for_review(session, author, course)
         assert len(session.scalars(select(CourseEvent)).all()) == 1
 

@@ -1,4 +1,4 @@
-"""Synthesized media for the courseware tests, generated once per session with ffmpeg lavfi."""
+"""Synthesized media samples (made once per session with ffmpeg lavfi), shared by all tests."""
 
 from __future__ import annotations
 
@@ -170,4 +170,27 @@ def rotated_clip(media: Path, good_clip: Path) -> Path:
     """The good clip flagged, as phones do, to be displayed rotated by 90 degrees."""
     path = media / "portrait.mp4"
     ffmpeg("-display_rotation", "90", "-i", str(good_clip), "-c", "copy", str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def encrypted_pdf(media: Path) -> Path:
+    """A PDF that opens only with a password (even an empty user password counts)."""
+    from pypdf import PdfReader
+
+    plain = _write_pdf(media / "to-encrypt.pdf", 1)
+    writer = PdfWriter(clone_from=PdfReader(plain))
+    writer.encrypt(user_password="", owner_password="owner", algorithm="RC4-128")
+    path = media / "encrypted.pdf"
+    with path.open("wb") as handle:
+        writer.write(handle)
+    return path
+
+
+@pytest.fixture(scope="session")
+def corrupt_pdf(media: Path) -> Path:
+    """A real PDF cut off half-way, as an interrupted copy would leave it."""
+    whole = _write_pdf(media / "to-cut.pdf", 2).read_bytes()
+    path = media / "cut.pdf"
+    path.write_bytes(whole[: len(whole) // 2])
     return path
