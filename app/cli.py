@@ -7,6 +7,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from app import jobs
 from app.auth import passwords
 from app.auth.models import User
 from app.auth.services import check_identity, create_user, normalise_mobile
@@ -64,9 +65,10 @@ def create_admin(name: str, mobile: str, id_number: str, password: str) -> None:
     is_flag=True,
     help="Load demo accounts even though the app is not in debug mode.",
 )
-def seed_demo_command(allow_production: bool) -> None:
+@click.option("--no-media", is_flag=True, help="Skip synthesizing and processing demo videos.")
+def seed_demo_command(allow_production: bool, no_media: bool) -> None:
     """Load the demo organisation, accounts of every role and a dozen courses (idempotent)."""
-    from app.demo import DEMO_PASSWORD, DEMO_USERS, seed_demo
+    from app.demo import DEMO_PASSWORD, DEMO_USERS, seed_demo, seed_demo_media
 
     if not (current_app.debug or current_app.testing or allow_production):
         raise click.ClickException(
@@ -75,6 +77,13 @@ def seed_demo_command(allow_production: bool) -> None:
         )
     created = seed_demo(db.session, year=utcnow().year)
     db.session.commit()
+    # Process the demo media here and now, so the site has playable lessons when it starts.
+    current_app.config["JOBS_BACKEND"] = "manual"
+    queued = [] if no_media else seed_demo_media(db.session)
+    db.session.commit()
+    if queued:
+        click.echo(f"Processing {len(queued)} demo media files…")
+        jobs.run_dispatched(current_app)
     click.echo(f"Demo data ready ({created['users']} accounts, {created['courses']} courses new).")
     click.echo(f"Sign in with any of these mobiles and the password {DEMO_PASSWORD}:")
     for demo in DEMO_USERS:

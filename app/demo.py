@@ -227,7 +227,80 @@ def seed_demo(session: Session, *, year: int) -> dict[str, int]:
             course.publish()
         created["courses"] += 1
     session.flush()
+    _enrol_demo_learner(session)
     return created
+
+
+def _enrol_demo_learner(session: Session) -> None:
+    """The demo learner starts enrolled in the course that has playable lessons."""
+    from app.learning.services import enrol
+
+    learner = session.scalar(select(User).filter_by(mobile=DEMO_USERS[0].mobile))
+    course = session.scalar(select(Course).filter_by(code=DEMO_MEDIA[0][0]))
+    if learner is not None and course is not None and course.is_open_for_enrolment:
+        enrol(session, learner, course)
+
+
+#: Lessons that get real, synthesized media: (course code, lesson position, what to make).
+#: One 720p clip shows the full ladder; the others take the remux fast path.
+DEMO_MEDIA = (
+    ("ZX-2025-001", 1, {"seconds": 24, "width": 640, "height": 360, "tone_hz": 440}),
+    ("ZX-2025-001", 2, {"seconds": 20, "width": 640, "height": 360, "tone_hz": 523}),
+    ("ZX-2025-001", 3, "pdf"),
+    ("ZX-2025-004", 1, {"seconds": 12, "width": 1280, "height": 720, "pix_fmt": "yuv444p"}),
+    ("ZX-2025-005", 1, {"seconds": 20, "width": 640, "height": 360, "tone_hz": 392}),
+)
+
+
+def seed_demo_media(session: Session) -> list[int]:
+    """Synthesize the demo lessons' videos and notes and queue their processing.
+
+    Lessons that already have a file are left alone. Returns the ids of the queued jobs' assets.
+    """
+    from pathlib import Path
+    from tempfile import TemporaryDirectory
+
+    from app.catalog.models import Lesson
+    from app.media.services import import_file
+    from app.media.storage import get_storage
+    from courseware.synth import make_test_clip, make_text_pdf
+
+    author = session.scalar(select(User).filter_by(mobile=DEMO_USERS[1].mobile))
+    queued = []
+    with TemporaryDirectory(prefix="zhixin-demo-") as folder:
+        for code, position, recipe in DEMO_MEDIA:
+            lesson = session.scalar(
+                select(Lesson)
+                .join(Course, Course.id == Lesson.course_id)
+                .where(Course.code == code, Lesson.position == position)
+            )
+            if lesson is None or lesson.media_asset_id is not None:
+                continue
+            path = Path(folder) / f"{code}-{position}"
+            if recipe == "pdf":
+                path = path.with_suffix(".pdf")
+                make_text_pdf(path, DEMO_NOTES)
+            else:
+                path = path.with_suffix(".mp4")
+                make_test_clip(path, **recipe)
+            status = lesson.course.status
+            asset = import_file(session, get_storage(), author, lesson, path)
+            if status == CourseStatus.PUBLISHED:  # demo media needs no second review
+                lesson.course.submit_for_review()
+                lesson.course.publish()
+            queued.append(asset.id)
+    return queued
+
+
+DEMO_NOTES = [
+    [
+        "Zhixin demo study notes",
+        "",
+        "1. Why continuing education matters",
+        "2. 90 credit hours a year",
+    ],
+    ["Public subjects and professional subjects", "", "At least two thirds professional."],
+]
 
 
 def _with_gender(identity: Identity) -> Identity:

@@ -12,10 +12,10 @@ from app.permissions import Role
 
 def test_seed_demo_is_idempotent_and_covers_every_role(app, transaction):
     runner = app.test_cli_runner()
-    first = runner.invoke(args=["seed", "demo"])
+    first = runner.invoke(args=["seed", "demo", "--no-media"])
     assert first.exit_code == 0, first.output
     assert "5 accounts, 13 courses new" in first.output
-    again = runner.invoke(args=["seed", "demo"])
+    again = runner.invoke(args=["seed", "demo", "--no-media"])
     assert "0 accounts, 0 courses new" in again.output
     with app.app_context():
         roles = {row.role for user in db.session.scalars(select(User)) for row in user.role_rows}
@@ -65,3 +65,25 @@ def test_create_admin_explains_bad_input(app, transaction):
     )
     assert result.exit_code != 0
     assert "11" in result.output  # "Enter an 11-digit mainland mobile number", translated
+
+
+def test_seed_demo_makes_playable_lessons_once(app, transaction, monkeypatch):
+    """The demo media are synthesized, processed on the spot, and not made twice."""
+    from app import demo
+    from app.catalog.models import Lesson
+    from app.media.models import MediaAsset, MediaStatus
+
+    monkeypatch.setattr(
+        demo, "DEMO_MEDIA", (("ZX-2025-001", 1, {"seconds": 2, "width": 320, "height": 180}),)
+    )
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["seed", "demo"])
+    assert "Processing 1 demo media files" in result.output, result.output
+    assert "Processing" not in runner.invoke(args=["seed", "demo"]).output
+    with app.app_context():
+        lesson = db.session.scalar(
+            select(Lesson).join(Course).where(Course.code == "ZX-2025-001", Lesson.position == 1)
+        )
+        asset = db.session.get(MediaAsset, lesson.media_asset_id)
+        assert asset.status == MediaStatus.READY
+        assert lesson.course.status == CourseStatus.PUBLISHED

@@ -5,8 +5,8 @@ from __future__ import annotations
 import secrets
 import unicodedata
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
@@ -140,30 +140,69 @@ def current_offset(storage: Storage, upload: Upload) -> int:
     return storage.size(upload.part_key) or 0
 
 
-def _complete(session: Session, storage: Storage, upload: Upload) -> MediaAsset:
-    """Turn the finished upload into a pending asset, attach it and queue its processing."""
+def _new_asset(
+    session: Session, *, provider_id: int, user_id: int, kind: MediaKind, name: str, size: int
+) -> MediaAsset:
     token = uuid.uuid4().hex
     asset = MediaAsset(
-        provider_id=upload.provider_id,
-        created_by_id=upload.user_id,
-        kind=upload.kind,
+        provider_id=provider_id,
+        created_by_id=user_id,
+        kind=kind,
         status=MediaStatus.PENDING,
-        original_name=upload.original_name,
-        size_bytes=upload.declared_size,
-        sha256="",
+        original_name=name,
+        size_bytes=size,
+        sha256="",  # computed by the processing job
         original_key=f"originals/{token}",
         output_prefix=f"media/{token}",
     )
     session.add(asset)
     session.flush()
-    storage.promote(upload.part_key, asset.original_key)
-    upload.status = UploadStatus.COMPLETE
-    upload.media_asset_id = asset.id
-    if upload.lesson_id is not None:
-        lesson = session.get(Lesson, upload.lesson_id)
+    return asset
+
+
+def _attach_and_queue(session: Session, asset: MediaAsset, lesson_id: int | None) -> None:
+    if lesson_id is not None:
+        lesson = session.get(Lesson, lesson_id)
         if lesson is not None:
             lesson.media_asset_id = asset.id
     jobs.enqueue(session, PROCESS_TASK, {"media_asset_id": asset.id})
+
+
+def _complete(session: Session, storage: Storage, upload: Upload) -> MediaAsset:
+    """Turn the finished upload into a pending asset, attach it and queue its processing."""
+    asset = _new_asset(
+        session,
+        provider_id=upload.provider_id,
+        user_id=upload.user_id,
+        kind=upload.kind,
+        name=upload.original_name,
+        size=upload.declared_size,
+    )
+    storage.promote(upload.part_key, asset.original_key)
+    upload.status = UploadStatus.COMPLETE
+    upload.media_asset_id = asset.id
+    _attach_and_queue(session, asset, upload.lesson_id)
+    return asset
+
+
+def import_file(
+    session: Session, storage: Storage, user: User, lesson: Lesson, source: Path
+) -> MediaAsset:
+    """Give a lesson a file that is already on this machine (demo data, bulk imports).
+
+    It goes through the same checks and processing as an upload.
+    """
+    open_for_change(session, user, lesson.course)
+    asset = _new_asset(
+        session,
+        provider_id=lesson.course.provider_id,
+        user_id=user.id,
+        kind=_media_kind(lesson),
+        name=clean_filename(source.name),
+        size=source.stat().st_size,
+    )
+    storage.put_file(source, asset.original_key)
+    _attach_and_queue(session, asset, lesson.id)
     return asset
 
 
@@ -236,16 +275,6 @@ def mark_failed(asset: MediaAsset, code: str, detail: str) -> None:
     asset.status = MediaStatus.FAILED
     asset.error_code = code
     asset.error_detail = detail[:2000]
-
-
-@dataclass(frozen=True)
-class UploadProgress:
-    """What the upload widget polls: bytes received, then processing progress."""
-
-    upload: Upload
-    offset: int
-    asset: MediaAsset | None
-    job: Job | None
 
 
 def format_bytes(size: int) -> str:
