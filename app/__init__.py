@@ -76,6 +76,8 @@ def _finish_config(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     if not app.config.get("MEDIA_ROOT"):
         app.config["MEDIA_ROOT"] = os.path.join(app.instance_path, "media")
+    if not app.config.get("MEDIA_WORK_DIR"):
+        app.config["MEDIA_WORK_DIR"] = os.path.join(app.instance_path, "work")
     os.makedirs(app.instance_path, exist_ok=True)
 
 

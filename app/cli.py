@@ -18,6 +18,7 @@ from app.jobs.cli import register_commands as register_jobs_commands
 from app.permissions import Role
 
 users_cli = AppGroup("users", help="Manage accounts.")
+media_cli = AppGroup("media", help="Maintain uploaded media.")
 seed_cli = AppGroup("seed", help="Load data.")
 
 
@@ -90,7 +91,25 @@ def seed_demo_command(allow_production: bool, no_media: bool) -> None:
         click.echo(f"  {demo.role.value:<9} {demo.mobile}  {demo.name}")
 
 
+@media_cli.command("sweep")
+def media_sweep() -> None:
+    """Delete abandoned uploads and scratch folders left by killed workers (run hourly)."""
+    from pathlib import Path
+
+    from app.media.services import sweep_abandoned_uploads
+    from app.media.tasks import sweep_work_dir
+
+    uploads = sweep_abandoned_uploads(db.session)
+    db.session.commit()
+    folders = sweep_work_dir(
+        Path(current_app.config["MEDIA_WORK_DIR"]),
+        max_age=current_app.config["MEDIA_WORK_MAX_AGE_HOURS"] * 3600,
+    )
+    click.echo(f"Removed {uploads} abandoned uploads and {folders} stale scratch folders.")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_cli)
+    app.cli.add_command(media_cli)
     register_jobs_commands(app)

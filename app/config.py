@@ -69,6 +69,10 @@ class Config:
     VIDEO_MAX_SECONDS = 4 * 3600.0
     #: Lifetime of signed media URLs; players ask for fresh ones when they expire.
     MEDIA_URL_TTL_SECONDS = 4 * 3600
+    #: Local scratch space for conversions (default <instance>/work); must be on local disk.
+    MEDIA_WORK_DIR = os.environ.get("MEDIA_WORK_DIR")
+    #: Scratch folders older than this were left by a killed worker and are removed.
+    MEDIA_WORK_MAX_AGE_HOURS = 24
     #: x264 preset for the HLS ladder.
     TRANSCODE_PRESET = "veryfast"
 

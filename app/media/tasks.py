@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,6 +87,31 @@ def process_media(ctx: JobContext) -> None:
     _finish(work, outcome)
 
 
+def work_folder(prefix: str) -> Path:
+    """A fresh scratch folder; ones left behind by killed workers are removed first."""
+    root = Path(current_app.config["MEDIA_WORK_DIR"])
+    root.mkdir(parents=True, exist_ok=True)
+    sweep_work_dir(root, max_age=current_app.config["MEDIA_WORK_MAX_AGE_HOURS"] * 3600)
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=root))
+
+
+def sweep_work_dir(root: Path, *, max_age: float, now: float | None = None) -> int:
+    """Remove scratch folders older than ``max_age`` seconds; returns how many."""
+    now = now if now is not None else time.time()
+    removed = 0
+    for entry in root.iterdir() if root.exists() else ():
+        try:
+            if now - entry.stat().st_mtime > max_age:
+                if entry.is_dir():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink()
+                removed += 1
+        except FileNotFoundError:  # another worker swept it first
+            continue
+    return removed
+
+
 def _begin(asset_id: int) -> _Work | None:
     asset = db.session.get(MediaAsset, asset_id)
     if asset is None or asset.status == MediaStatus.READY:
@@ -133,7 +159,7 @@ def _limits() -> VideoLimits:
 def _convert_video(ctx: JobContext, work: _Work, original: Path) -> dict:
     probe = probe_video(original, _limits())
     ctx.set_progress(2)
-    folder = Path(tempfile.mkdtemp(prefix="zhixin-hls-"))
+    folder = work_folder("hls-")
     try:
         output = package_hls(
             original,
@@ -160,7 +186,7 @@ def _convert_video(ctx: JobContext, work: _Work, original: Path) -> dict:
 
 def _store_document(work: _Work, original: Path) -> dict:
     info = inspect_pdf(original)
-    folder = Path(tempfile.mkdtemp(prefix="zhixin-doc-"))
+    folder = work_folder("doc-")
     try:
         shutil.copyfile(original, folder / DOCUMENT_FILE)
         get_storage().publish_tree(folder, work.output_prefix)

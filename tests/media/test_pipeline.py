@@ -345,3 +345,24 @@ def test_no_temporary_folders_are_left_in_the_media_root(app):
     leftovers = [p for p in media_root(app).rglob("*") if ".tmp-" in p.name]
     assert leftovers == []
     assert os.path.isdir(media_root(app))
+
+
+def test_scratch_folders_of_killed_workers_are_swept(tmp_path):
+    import time
+
+    from app.media.tasks import sweep_work_dir
+
+    old, fresh = tmp_path / "hls-old", tmp_path / "hls-fresh"
+    old.mkdir()
+    fresh.mkdir()
+    (old / "seg_00001.ts").write_bytes(b"x")
+    past = time.time() - 2 * 86400
+    os.utime(old, (past, past))
+    assert sweep_work_dir(tmp_path, max_age=86400) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["hls-fresh"]
+
+
+def test_media_sweep_command(app, transaction):
+    result = app.test_cli_runner().invoke(args=["media", "sweep"])
+    assert result.exit_code == 0, result.output
+    assert "abandoned uploads" in result.output
