@@ -139,7 +139,9 @@
       if (asset.status === "ready") {
         self.show(100, self.msg.msgProcessing);
         self.say(self.msg.msgReady, "success");
-        setTimeout(function () { window.location.reload(); }, 1200);
+        self.showResult(asset);
+        self.button.disabled = false;
+        self.input.disabled = false;
       } else if (asset.status === "failed") {
         self.fail(asset.error || self.msg.msgFailed);
       } else {
@@ -148,6 +150,27 @@
         setTimeout(function () { self.follow(); }, 1500);
       }
     }, function () { setTimeout(function () { self.follow(); }, 3000); });
+  };
+
+  // Replace the lesson's state with the result: a "ready" tag and what was made.
+  Widget.prototype.showResult = function (asset) {
+    var state = this.root.parentNode.querySelector(".media-state");
+    if (!state) return;
+    state.textContent = "";
+    var tag = document.createElement("span");
+    tag.className = "tag tag-media-ready";
+    tag.textContent = this.msg.msgReadyTag;
+    var details = document.createElement("span");
+    details.className = "muted small";
+    var parts = [this.file ? this.file.name : ""];
+    if (asset.duration_seconds) {
+      parts.push((asset.duration_seconds / 60).toFixed(1) + " " + this.msg.msgMinutes);
+    }
+    if (asset.renditions && asset.renditions.length) parts.push(asset.renditions.join("/") + "p");
+    if (asset.page_count) parts.push(asset.page_count + " PDF");
+    details.textContent = " " + parts.filter(Boolean).join(" · ");
+    state.appendChild(tag);
+    state.appendChild(details);
   };
 
   Widget.prototype.fail = function (message) {
