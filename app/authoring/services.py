@@ -392,13 +392,22 @@ def delete_lesson(
 ) -> None:
     """Remove a lesson of a draft; the others close the gap (positions stay 1..n).
 
-    :raises ReadOnlyCourse: the course is not a draft.
+    Lessons of a course that was ever published stay: learners' progress refers to them.
+
+    :raises ReadOnlyCourse: the course is not a draft, or has been published before.
     """
     _check_author(author, course)
     if lesson.course_id != course.id:
         raise NotAllowed(_l("This lesson belongs to another course."))
     lock_course(session, course)
     _require_draft(course)
+    if course.published_at is not None:
+        raise ReadOnlyCourse(
+            _l(
+                "Lessons of a course that has been published cannot be deleted: learners' "
+                "progress refers to them. Rename the lesson or replace its file instead."
+            )
+        )
     _renumber(course, [other for other in course.lessons if other.id != lesson.id])
     _touch(course, now)
     session.flush()

@@ -380,3 +380,15 @@ class TestSubmission:
         trail = review_trail(course)
         assert trail[0].kind == StepKind.RETURNED
         assert pending_return(course, trail).comment == "请补充案例"
+
+
+def test_lessons_of_a_once_published_course_are_never_deleted(session, make_author, make_course):
+    """Learners' progress is keyed by lesson; a reopened course keeps every lesson."""
+    account = make_author()
+    author = session.get(User, account["id"])
+    course = session.get(Course, make_course(provider_id=account["provider_id"]))
+    services.update_course(session, author, course, course_data(code=course.code))
+    assert course.status == CourseStatus.DRAFT
+    with pytest.raises(ReadOnlyCourse):
+        services.delete_lesson(session, author, course, course.lessons[0])
+    assert len(course.lessons) == 1
