@@ -86,6 +86,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.auth import bp as auth_bp
     from app.authoring import bp as authoring_bp
     from app.catalog import bp as catalog_bp
+    from app.credits import bp as credits_bp
     from app.learning import bp as learning_bp
     from app.main import bp as main_bp
     from app.media import bp as media_bp
@@ -95,6 +96,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(catalog_bp)
+    app.register_blueprint(credits_bp)
     app.register_blueprint(learning_bp)
     app.register_blueprint(orgs_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
