@@ -85,5 +85,15 @@ class Config:
     #: ... and is considered orphaned (its process died) when it is this stale.
     JOB_STALE_SECONDS = 120
 
+    # Study timing (学时): the server's clock decides; see app/learning/study.py.
+    HEARTBEAT_INTERVAL_SECONDS = 15
+    #: Most a single heartbeat can earn; None means twice the interval.
+    HEARTBEAT_MAX_GAP_SECONDS: float | None = None
+    HEARTBEAT_TOLERANCE_SECONDS = 2.0
+    HEARTBEAT_TOLERANCE_RATIO = 0.10
+    PLAYBACK_ALLOWED_RATES = (1.0,)
+    #: Share of a video's timeline that must be covered (documents need all their minutes).
+    LESSON_COMPLETE_RATIO = 0.95
+
     CATALOG_PAGE_SIZE = 12
     ADMIN_PAGE_SIZE = 25

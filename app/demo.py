@@ -314,10 +314,3 @@ def _with_gender(identity: Identity) -> Identity:
         resident.birth_date,
         resident.region_code,
     )
-
-
-def demo_course_statuses(session: Session) -> dict[str, CourseStatus]:
-    """Status of each demo course by code (for checks and tests)."""
-    codes = [row[0] for row in (*DEMO_COURSES, DRAFT_COURSE)]
-    rows = session.execute(select(Course.code, Course.status).where(Course.code.in_(codes)))
-    return dict(rows.tuples())

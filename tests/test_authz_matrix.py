@@ -6,6 +6,7 @@ Adding a route without adding it here fails ``test_every_route_is_in_the_matrix`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy import select
 
 from app.catalog.models import Lesson
 from app.extensions import db
+from app.learning.progress_models import PlaybackSession
 from app.media.models import MediaAsset, MediaKind, MediaStatus
 from app.media.signing import signed_path
 from app.permissions import PUBLIC, Role, access, check_every_view_declares_access
@@ -188,6 +190,27 @@ CASES = [
         only({"author", "own_author", "admin"}, 302, author=404),
     ),
     Case("media.serve", "GET", "{signed_master}", everyone(200)),
+    # -- study API (the world's learner owns the playback session) ---------------------------
+    Case(
+        "learning.start_playback",
+        "POST",
+        "/api/v1/playback/sessions",
+        only({"learner"}, 404, anonymous=401),  # 404: the learner is not enrolled
+        json={"lesson_id": "{published_lesson}"},
+    ),
+    Case(
+        "learning.heartbeat",
+        "POST",
+        "/api/v1/playback/sessions/{playback}/heartbeats",
+        {"anonymous": 401, **dict.fromkeys(AUDIENCES[1:], 403), "learner": 200},
+        json={"seq": 1, "position": 0, "playing": True, "rate": 1.0, "visible": True},
+    ),
+    Case(
+        "learning.end_playback",
+        "POST",
+        "/api/v1/playback/sessions/{playback}/end",
+        {"anonymous": 401, **dict.fromkeys(AUDIENCES[1:], 403), "learner": 204},
+    ),
     Case("orgs.lookup", "GET", "/orgs/lookup?q=测试", everyone(200)),
     Case("admin.users", "GET", "/admin/users", only({"admin"}, 200)),
     Case("admin.users", "POST", "/admin/users", only({"admin"}, 200), {"q": "学员"}, "search"),
@@ -238,6 +261,17 @@ def world(app, client, make_user, make_course, make_provider, login):
         db.session.add(asset)
         db.session.flush()
         lessons["published"].media_asset_id = asset.id
+        playback = PlaybackSession(
+            id="f" * 32,
+            user_id=accounts["learner"]["id"],
+            lesson_id=lessons["published"].id,
+            course_id=ids["published"],
+            day=date(2026, 11, 29),
+            target_seconds=600.0,
+            anchor_at=datetime.now(UTC),
+        )
+        db.session.add(playback)
+        ids["playback"] = playback.id
         ids.update(
             published_lesson=lessons["published"].id,
             draft_lesson=lessons["draft"].id,
@@ -269,8 +303,10 @@ def test_route_access(app, client, world, login, case: Case):
     path = case.path.format(**ids)
     body = None
     if case.json is not None:
-        body = {k: int(v.format(**ids)) if str(v).startswith("{") else v
-                for k, v in case.json.items()}  # fmt: skip
+        body = {
+            k: int(v.format(**ids)) if isinstance(v, str) and v.startswith("{") else v
+            for k, v in case.json.items()
+        }
     outcomes = {}
     for audience in AUDIENCES:
         client.post("/logout")

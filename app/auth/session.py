@@ -45,10 +45,8 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def require_password_change():
-        if (
-            current_user.is_authenticated
-            and current_user.must_change_password
-            and request.endpoint not in _ALLOWED_DURING_FORCED_CHANGE
-        ):
+        if request.path.startswith("/api/") or request.endpoint in _ALLOWED_DURING_FORCED_CHANGE:
+            return None  # JSON clients cannot follow the redirect; pages will catch the user
+        if current_user.is_authenticated and current_user.must_change_password:
             return redirect(url_for("auth.change_password"))
         return None

@@ -64,9 +64,12 @@ class PlaybackSession(Base):
     #: What the daily cap still allows this session (day of ``day``, Asia/Shanghai).
     allowance_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     day: Mapped[date] = mapped_column(Date)
+    #: Study time this session credited on ``day`` (added to DailyStudy when folded).
+    day_credited_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     #: Length of the lesson's timeline (video) or required seconds (document).
     target_seconds: Mapped[float] = mapped_column(Float)
     lesson_complete: Mapped[bool] = mapped_column(Boolean, default=False)
+    course_complete: Mapped[bool] = mapped_column(Boolean, default=False)
     #: True once this session's coverage and credit are folded into lesson progress.
     folded: Mapped[bool] = mapped_column(Boolean, default=False)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

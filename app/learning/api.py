@@ -1,0 +1,131 @@
+"""Study API: playback sessions and their heartbeats (JSON, session cookie + CSRF header)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from flask import current_app, jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.catalog.models import Lesson
+from app.errors import DomainError, NotAllowed
+from app.extensions import db, limiter
+from app.learning import bp
+from app.learning.study import Beat
+from app.learning.study_services import (
+    SessionGone,
+    end_session,
+    record_heartbeat,
+    start_session,
+)
+from app.permissions import SESSION_COOKIE, Role, access, session_user_id
+
+#: No timeline is longer than this (the longest accepted video is 4 hours).
+MAX_POSITION = 24 * 3600.0
+MAX_SEQ = 2**31 - 1
+
+
+def _error(message: str, status: int, **extra: Any):
+    return jsonify(error=str(message), **extra), status
+
+
+@bp.route("/api/v1/playback/sessions", methods=["POST"])
+@access(Role.LEARNER)
+def start_playback():
+    """Open a playback session for ``{"lesson_id"}``; other sessions of the learner end."""
+    data = request.get_json(silent=True)
+    lesson_id = data.get("lesson_id") if isinstance(data, dict) else None
+    if not isinstance(lesson_id, int) or isinstance(lesson_id, bool):
+        return _error(_('Send {"lesson_id": <integer>}.'), 422)
+    lesson = db.session.get(Lesson, lesson_id)
+    if lesson is None:
+        return _error(_("No such lesson."), 404)
+    try:
+        started = start_session(db.session, current_user, lesson)
+        db.session.commit()
+    except NotAllowed as exc:
+        db.session.rollback()
+        return _error(exc.message, 404)
+    except DomainError as exc:
+        db.session.rollback()
+        return _error(exc.message, 409)
+    playback = started.session
+    target = playback.target_seconds
+    covered = sum(b - a for a, b in playback.coverage)
+    return jsonify(
+        session_id=playback.id,
+        heartbeat_interval=current_app.config["HEARTBEAT_INTERVAL_SECONDS"],
+        resume_position=playback.last_position,
+        furthest_position=playback.furthest,
+        allowed_rates=list(current_app.config["PLAYBACK_ALLOWED_RATES"]),
+        kind=lesson.kind.value,
+        target_seconds=target,
+        lesson_covered_ratio=round(min(1.0, covered / target), 4) if target else 0.0,
+        lesson_complete=playback.lesson_complete,
+        course_complete=playback.course_complete,
+        daily_remaining_seconds=round(playback.allowance_seconds, 1),
+        lesson_credited_seconds=round(started.lesson_credited_seconds, 1),
+    ), 201
+
+
+def parse_beat(data: object) -> Beat | str:
+    """A heartbeat from JSON, or the reason it is malformed (never a guess)."""
+    if not isinstance(data, dict):
+        return _("Send a JSON object.")
+    seq, position, rate = data.get("seq"), data.get("position"), data.get("rate")
+    playing, visible = data.get("playing"), data.get("visible")
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= MAX_SEQ:
+        return _("seq must be a positive integer.")
+    numbers = (position, rate)
+    if any(not isinstance(n, int | float) or isinstance(n, bool) for n in numbers):
+        return _("position and rate must be numbers.")
+    if not all(math.isfinite(n) for n in numbers):
+        return _("position and rate must be finite numbers.")
+    if not 0 <= position <= MAX_POSITION or not 0 < rate <= 16:
+        return _("position or rate is out of range.")
+    if not isinstance(playing, bool) or not isinstance(visible, bool):
+        return _("playing and visible must be true or false.")
+    return Beat(
+        seq=seq, position=float(position), playing=playing, rate=float(rate), visible=visible
+    )
+
+
+@bp.route("/api/v1/playback/sessions/<session_id>/heartbeats", methods=["POST"])
+@access(SESSION_COOKIE)
+@limiter.exempt
+def heartbeat(session_id: str):
+    """Judge one heartbeat; the reply says what it earned and where the lesson stands."""
+    user_id = session_user_id()
+    if user_id is None:
+        return _error(_("Sign in first."), 401)
+    beat = parse_beat(request.get_json(silent=True))
+    if isinstance(beat, str):
+        return _error(beat, 422)
+    try:
+        result = record_heartbeat(db.session, user_id, session_id, beat)
+        db.session.commit()
+    except NotAllowed as exc:
+        db.session.rollback()
+        return _error(exc.message, 403)
+    except SessionGone as exc:
+        db.session.rollback()
+        return _error(exc.message, 409, reason=exc.reason)
+    return jsonify(result.__dict__)
+
+
+@bp.route("/api/v1/playback/sessions/<session_id>/end", methods=["POST"])
+@access(SESSION_COOKIE)
+def end_playback(session_id: str):
+    """The page is closing: end the session (safe to call twice)."""
+    user_id = session_user_id()
+    if user_id is None:
+        return _error(_("Sign in first."), 401)
+    try:
+        end_session(db.session, user_id, session_id)
+        db.session.commit()
+    except NotAllowed as exc:
+        db.session.rollback()
+        return _error(exc.message, 403)
+    return "", 204

@@ -1,0 +1,480 @@
+"""Study sessions and heartbeats against the database.
+
+Hot path (every heartbeat): one SELECT of the session row by primary key, one guarded UPDATE,
+one INSERT of evidence — SQLAlchemy Core, no ORM identity work, no user load. Rare path
+(a session starts or ends, a lesson completes): folding into lesson progress, daily totals and
+the course's credit record, with the ORM.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.auth.models import User
+from app.catalog.models import Course, Lesson
+from app.catalog.taxonomy import LessonKind
+from app.credits.models import CreditRecord
+from app.credits.rules import daily_cap_seconds, resolve_rule_pack
+from app.db import utcnow
+from app.errors import Conflict, DomainError, NotAllowed
+from app.learning.models import Enrolment
+from app.learning.progress_models import (
+    DailyStudy,
+    Heartbeat,
+    LessonProgress,
+    PlaybackSession,
+    SessionStatus,
+)
+from app.learning.study import (
+    Beat,
+    SessionState,
+    StudyRules,
+    coverage_from_json,
+    coverage_to_json,
+    covered,
+    is_complete,
+    judge,
+    union,
+)
+from app.media.models import MediaAsset, MediaStatus
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+class SessionGone(Conflict):
+    """The session was superseded by another tab or device, or has ended."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def local_day(moment: datetime) -> date:
+    """The calendar day in Asia/Shanghai, which decides daily caps and the year of credit."""
+    return moment.astimezone(SHANGHAI).date()
+
+
+def rules_from_config() -> StudyRules:
+    cfg = current_app.config
+    interval = float(cfg["HEARTBEAT_INTERVAL_SECONDS"])
+    return StudyRules(
+        interval=interval,
+        max_gap=float(cfg.get("HEARTBEAT_MAX_GAP_SECONDS") or 2 * interval),
+        tolerance_seconds=float(cfg["HEARTBEAT_TOLERANCE_SECONDS"]),
+        tolerance_ratio=float(cfg["HEARTBEAT_TOLERANCE_RATIO"]),
+        allowed_rates=tuple(cfg["PLAYBACK_ALLOWED_RATES"]),
+        complete_ratio=float(cfg["LESSON_COMPLETE_RATIO"]),
+    )
+
+
+@dataclass(frozen=True)
+class Started:
+    session: PlaybackSession
+    lesson_credited_seconds: float
+
+
+# -- starting and ending --------------------------------------------------------------------
+
+
+def _target_seconds(lesson: Lesson, asset: MediaAsset | None) -> float:
+    if lesson.kind == LessonKind.DOCUMENT:
+        return float((lesson.required_minutes or 0) * 60)
+    if asset is not None and asset.duration_seconds:
+        return float(asset.duration_seconds)
+    return float(lesson.duration_seconds or 0)
+
+
+def start_session(
+    session: Session, user: User, lesson: Lesson, *, now: datetime | None = None
+) -> Started:
+    """Open a playback session; the learner's other active sessions end (one stream at a time).
+
+    :raises NotAllowed: not enrolled in a published course.
+    :raises DomainError: the lesson has nothing to study yet.
+    """
+    now = now or utcnow()
+    course = lesson.course
+    enrolled = session.scalar(select(Enrolment.id).filter_by(user_id=user.id, course_id=course.id))
+    if enrolled is None or not course.is_open_for_enrolment:
+        raise NotAllowed(_l("Enrol in the course to study its lessons."))
+    asset = session.get(MediaAsset, lesson.media_asset_id) if lesson.media_asset_id else None
+    target = _target_seconds(lesson, asset)
+    if asset is None or asset.status != MediaStatus.READY or target <= 0:
+        raise DomainError(_l("This lesson's material is not available yet."))
+
+    _close_open_sessions(session, user.id, now)
+    progress = _progress(session, user.id, lesson)
+    today = local_day(now)
+    pack = resolve_rule_pack(session, user.region_code, today.year)
+    used = session.scalar(select(DailyStudy.seconds).filter_by(user_id=user.id, day=today)) or 0.0
+    course_done = session.scalar(
+        select(CreditRecord.id).filter_by(user_id=user.id, course_id=course.id)
+    )
+    playback = PlaybackSession(
+        id=secrets.token_hex(16),
+        user_id=user.id,
+        lesson_id=lesson.id,
+        course_id=course.id,
+        status=SessionStatus.ACTIVE,
+        started_at=now,
+        anchor_at=now,
+        last_seq=0,
+        last_position=progress.last_position if progress.completed_at is None else 0.0,
+        furthest=progress.furthest,
+        coverage=progress.coverage,
+        credited_seconds=0.0,
+        allowance_seconds=max(0.0, daily_cap_seconds(pack) - used),
+        day=today,
+        day_credited_seconds=0.0,
+        target_seconds=target,
+        lesson_complete=progress.completed_at is not None,
+        course_complete=course_done is not None,
+    )
+    session.add(playback)
+    session.flush()
+    return Started(playback, progress.credited_seconds)
+
+
+def _progress(session: Session, user_id: int, lesson: Lesson) -> LessonProgress:
+    progress = session.scalar(
+        select(LessonProgress).filter_by(user_id=user_id, lesson_id=lesson.id)
+    )
+    if progress is None:
+        progress = LessonProgress(
+            user_id=user_id,
+            lesson_id=lesson.id,
+            course_id=lesson.course_id,
+            coverage=[],
+            covered_seconds=0.0,
+            furthest=0.0,
+            last_position=0.0,
+            credited_seconds=0.0,
+        )
+        try:
+            with session.begin_nested():
+                session.add(progress)
+        except IntegrityError:
+            progress = session.scalars(
+                select(LessonProgress).filter_by(user_id=user_id, lesson_id=lesson.id)
+            ).one()
+    return progress
+
+
+def _close_open_sessions(session: Session, user_id: int, now: datetime) -> None:
+    """Supersede the learner's active sessions and fold every unfolded one."""
+    session.execute(
+        update(PlaybackSession)
+        .where(
+            PlaybackSession.user_id == user_id,
+            PlaybackSession.status == SessionStatus.ACTIVE,
+        )
+        .values(status=SessionStatus.SUPERSEDED, ended_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    unfolded = session.scalars(
+        select(PlaybackSession).where(
+            PlaybackSession.user_id == user_id, PlaybackSession.folded.is_(False)
+        )
+    ).all()
+    for playback in unfolded:
+        session.refresh(playback)
+        fold(session, playback, final=True)
+
+
+def end_session(
+    session: Session, user_id: int, session_id: str, now: datetime | None = None
+) -> None:
+    """The page closed: end the session and fold it (idempotent)."""
+    playback = session.get(PlaybackSession, session_id)
+    if playback is None or playback.user_id != user_id:
+        raise NotAllowed(_l("No such playback session."))
+    if playback.status == SessionStatus.ACTIVE:
+        playback.status = SessionStatus.ENDED
+        playback.ended_at = now or utcnow()
+    if not playback.folded:
+        fold(session, playback, final=True)
+
+
+def fold(session: Session, playback: PlaybackSession, *, final: bool) -> LessonProgress:
+    """Carry a session's coverage into lesson progress; when ``final``, its time too.
+
+    Coverage union is idempotent, so folding a session again (at completion, then at its end)
+    is harmless; time is added once, when the session is closed.
+    """
+    lesson = session.get(Lesson, playback.lesson_id)
+    progress = _progress(session, playback.user_id, lesson)
+    coverage = union(coverage_from_json(progress.coverage), coverage_from_json(playback.coverage))
+    progress.coverage = coverage_to_json(coverage)
+    progress.covered_seconds = covered(coverage)
+    progress.furthest = max(progress.furthest, playback.furthest)
+    progress.last_position = playback.last_position
+    ratio = 1.0 if lesson.kind == LessonKind.DOCUMENT else rules_from_config().complete_ratio
+    if progress.completed_at is None and is_complete(coverage, playback.target_seconds, ratio):
+        progress.completed_at = utcnow()
+    if final and not playback.folded:
+        progress.credited_seconds += playback.credited_seconds
+        _add_daily(session, playback.user_id, playback.day, playback.day_credited_seconds)
+        playback.folded = True
+    return progress
+
+
+def _add_daily(session: Session, user_id: int, day: date, seconds: float) -> None:
+    if seconds <= 0:
+        return
+    row = session.get(DailyStudy, (user_id, day))
+    if row is None:
+        row = DailyStudy(user_id=user_id, day=day, seconds=0.0)
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except IntegrityError:
+            row = session.get(DailyStudy, (user_id, day))
+    row.seconds += seconds
+
+
+# -- the hot path --------------------------------------------------------------------------
+
+_HOT_COLUMNS = (
+    PlaybackSession.user_id,
+    PlaybackSession.status,
+    PlaybackSession.anchor_at,
+    PlaybackSession.last_seq,
+    PlaybackSession.last_position,
+    PlaybackSession.furthest,
+    PlaybackSession.coverage,
+    PlaybackSession.credited_seconds,
+    PlaybackSession.allowance_seconds,
+    PlaybackSession.day,
+    PlaybackSession.day_credited_seconds,
+    PlaybackSession.target_seconds,
+    PlaybackSession.lesson_complete,
+    PlaybackSession.course_complete,
+    PlaybackSession.lesson_id,
+)
+
+
+@dataclass(frozen=True)
+class HeartbeatResult:
+    credited_seconds: float
+    session_credited_seconds: float
+    lesson_covered_ratio: float
+    lesson_complete: bool
+    course_complete: bool
+    furthest_position: float
+    reason: str
+    daily_remaining_seconds: float
+
+
+def record_heartbeat(
+    session: Session,
+    user_id: int,
+    session_id: str,
+    beat: Beat,
+    *,
+    now: datetime | None = None,
+    rules: StudyRules | None = None,
+) -> HeartbeatResult:
+    """Judge one heartbeat, store the outcome and its evidence, complete what it completes.
+
+    :raises NotAllowed: someone else's (or no) session.
+    :raises SessionGone: superseded or ended.
+    """
+    now = now or utcnow()
+    rules = rules or rules_from_config()
+    row = session.execute(
+        select(*_HOT_COLUMNS, Lesson.kind)
+        .join(Lesson, Lesson.id == PlaybackSession.lesson_id)
+        .where(PlaybackSession.id == session_id)
+    ).first()
+    if row is None or row.user_id != user_id:
+        raise NotAllowed(_l("No such playback session."))
+    if row.status != SessionStatus.ACTIVE:
+        raise SessionGone(
+            _l("Another tab or device took over, or this session ended."), row.status.value
+        )
+    state = SessionState(
+        anchor=row.anchor_at.timestamp(),
+        last_seq=row.last_seq,
+        last_position=row.last_position,
+        furthest=row.furthest,
+        coverage=coverage_from_json(row.coverage),
+        credited=row.credited_seconds,
+        allowance=row.allowance_seconds,
+        day=row.day,
+        day_credited=row.day_credited_seconds,
+        target=row.target_seconds,
+        complete=row.lesson_complete,
+        document=row.kind == LessonKind.DOCUMENT,
+    )
+    today = local_day(now)
+    daily_cap = 0.0
+    if today != state.day:  # midnight passed mid-session (rare): book the old day first
+        _add_daily(session, user_id, state.day, state.day_credited)
+        daily_cap = _daily_cap(session, user_id, today)
+    outcome = judge(state, beat, now.timestamp(), today, rules, daily_cap)
+    new = outcome.state
+    course_complete = row.course_complete
+    if outcome.reason != "replay":
+        changed = session.execute(
+            update(PlaybackSession)
+            .where(
+                PlaybackSession.id == session_id,
+                PlaybackSession.last_seq == row.last_seq,  # a concurrent beat won: no double credit
+                PlaybackSession.status == SessionStatus.ACTIVE,
+            )
+            .values(
+                anchor_at=datetime.fromtimestamp(new.anchor, tz=now.tzinfo),
+                last_seq=new.last_seq,
+                last_position=new.last_position,
+                furthest=new.furthest,
+                coverage=coverage_to_json(new.coverage),
+                credited_seconds=new.credited,
+                allowance_seconds=new.allowance,
+                day=new.day,
+                day_credited_seconds=new.day_credited,
+                lesson_complete=new.complete,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if changed.rowcount != 1:
+            outcome, new = _lost_race(state)
+    session.execute(
+        insert(Heartbeat).values(
+            session_id=session_id,
+            seq=beat.seq,
+            received_at=now,
+            position=beat.position,
+            playing=beat.playing,
+            visible=beat.visible,
+            rate=beat.rate,
+            credited_seconds=outcome.credited,
+            reason=outcome.reason,
+        )
+    )
+    if outcome.completed_now:
+        course_complete = complete_lesson(session, session_id, now)
+    return HeartbeatResult(
+        credited_seconds=round(outcome.credited, 3),
+        session_credited_seconds=round(new.credited, 3),
+        lesson_covered_ratio=round(min(1.0, covered(new.coverage) / new.target), 4)
+        if new.target
+        else 0.0,
+        lesson_complete=new.complete,
+        course_complete=course_complete,
+        furthest_position=round(new.furthest, 3),
+        reason=outcome.reason,
+        daily_remaining_seconds=round(max(0.0, new.allowance), 1),
+    )
+
+
+def _lost_race(state: SessionState):
+    from app.learning.study import Outcome
+
+    return Outcome(state, 0.0, "replay"), state
+
+
+def _daily_cap(session: Session, user_id: int, today: date) -> float:
+    """The learner's daily cap; read only when a new day starts mid-session."""
+    user_region = session.scalar(select(User.region_code).where(User.id == user_id))
+    return daily_cap_seconds(resolve_rule_pack(session, user_region, today.year))
+
+
+# -- completion ----------------------------------------------------------------------------
+
+
+def complete_lesson(session: Session, session_id: str, now: datetime) -> bool:
+    """Record a lesson's completion and, when it was the last one, the course's credit.
+
+    Returns whether the course is complete.
+    """
+    playback = session.get(PlaybackSession, session_id)
+    session.refresh(playback)
+    fold(session, playback, final=False)
+    session.flush()
+    record = complete_course_if_done(session, playback.user_id, playback.course_id, now)
+    if record is not None:
+        playback.course_complete = True
+    return record is not None
+
+
+def complete_course_if_done(
+    session: Session, user_id: int, course_id: int, now: datetime
+) -> CreditRecord | None:
+    """Create the course's one credit record once every lesson is complete.
+
+    Exactly once, even when many requests race: the unique (user, course) key decides and
+    the losers read the winner's row.
+    """
+    existing = session.scalar(select(CreditRecord).filter_by(user_id=user_id, course_id=course_id))
+    if existing is not None:
+        return existing
+    course = session.get(Course, course_id)
+    lesson_ids = [lesson.id for lesson in course.lessons]
+    done = session.scalar(
+        select(func.count(LessonProgress.id)).where(
+            LessonProgress.user_id == user_id,
+            LessonProgress.lesson_id.in_(lesson_ids),
+            LessonProgress.completed_at.is_not(None),
+        )
+    )
+    if done < len(lesson_ids):
+        return None
+    study = session.scalar(
+        select(func.coalesce(func.sum(PlaybackSession.credited_seconds), 0.0)).where(
+            PlaybackSession.user_id == user_id, PlaybackSession.course_id == course_id
+        )
+    )
+    started = session.scalar(
+        select(func.min(PlaybackSession.started_at)).where(
+            PlaybackSession.user_id == user_id, PlaybackSession.course_id == course_id
+        )
+    )
+    record = CreditRecord(
+        user_id=user_id,
+        course_id=course_id,
+        year=local_day(now).year,
+        category=course.category,
+        hours=course.hours,
+        study_seconds=int(study),
+        started_at=started,
+        completed_at=now,
+        evidence=_evidence_summary(session, user_id, course_id),
+    )
+    try:
+        with session.begin_nested():
+            session.add(record)
+    except IntegrityError:
+        return session.scalars(
+            select(CreditRecord).filter_by(user_id=user_id, course_id=course_id)
+        ).one()
+    return record
+
+
+def _evidence_summary(session: Session, user_id: int, course_id: int) -> dict:
+    """Counts of heartbeats by reason and seconds credited, kept with the record."""
+    rows = session.execute(
+        select(Heartbeat.reason, func.count(Heartbeat.id), func.sum(Heartbeat.credited_seconds))
+        .join(PlaybackSession, PlaybackSession.id == Heartbeat.session_id)
+        .where(PlaybackSession.user_id == user_id, PlaybackSession.course_id == course_id)
+        .group_by(Heartbeat.reason)
+    ).all()
+    sessions = session.scalar(
+        select(func.count(PlaybackSession.id)).where(
+            PlaybackSession.user_id == user_id, PlaybackSession.course_id == course_id
+        )
+    )
+    return {
+        "sessions": sessions,
+        "heartbeats": {
+            reason: {"count": n, "seconds": round(s or 0.0, 1)} for reason, n, s in rows
+        },
+    }

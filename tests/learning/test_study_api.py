@@ -1,0 +1,305 @@
+"""The study API: only real, server-timed study earns credit; completion credits exactly once."""
+
+from __future__ import annotations
+
+import math
+import threading
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import delete, func, select
+
+from app.credits.models import CreditRecord
+from app.extensions import db
+from app.learning.progress_models import (
+    DailyStudy,
+    Heartbeat,
+    LessonProgress,
+    PlaybackSession,
+)
+
+INTERVAL = 15
+
+
+def start(client, lesson_id: int) -> dict:
+    response = client.post("/api/v1/playback/sessions", json={"lesson_id": lesson_id})
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def beat(client, session_id: str, seq: int, position, **fields):
+    body = {"seq": seq, "position": position, "playing": True, "rate": 1.0, "visible": True}
+    body.update(fields)
+    return client.post(f"/api/v1/playback/sessions/{session_id}/heartbeats", json=body)
+
+
+def watch(client, clock, session_id: str, seconds: int, *, first_seq: int = 1, start_at=0.0):
+    """Watch honestly for ``seconds``: a heartbeat every interval, position in step."""
+    replies, seq, position = [], first_seq, start_at
+    for _ in range(seconds // INTERVAL):
+        clock.advance(INTERVAL)
+        position += INTERVAL
+        replies.append(beat(client, session_id, seq, position).json)
+        seq += 1
+    return replies
+
+
+def credit_records(app, user_id: int) -> list[CreditRecord]:
+    with app.app_context():
+        return list(db.session.scalars(select(CreditRecord).filter_by(user_id=user_id)))
+
+
+def total_credited(app, session_id: str) -> float:
+    with app.app_context():
+        return db.session.get(PlaybackSession, session_id).credited_seconds
+
+
+class TestHonestStudy:
+    def test_a_learner_earns_the_declared_hours_once_by_watching(
+        self, app, client, studying, clock
+    ):
+        session = start(client, studying["lesson"])
+        assert session["heartbeat_interval"] == 15
+        assert (session["resume_position"], session["furthest_position"]) == (0, 0)
+        replies = watch(client, clock, session["session_id"], 60)
+        assert [r["credited_seconds"] for r in replies] == [15, 15, 15, 15]
+        assert replies[-1]["lesson_complete"] is True
+        assert replies[-1]["course_complete"] is True
+        (record,) = credit_records(app, studying["learner"]["id"])
+        assert (record.hours, record.year, record.study_seconds) == (Decimal("6.00"), 2026, 60)
+        assert record.evidence["heartbeats"]["ok"]["count"] == 4
+
+    def test_progress_is_kept_and_resumed_in_the_next_session(self, app, client, studying, clock):
+        first = start(client, studying["lesson"])
+        watch(client, clock, first["session_id"], 30)
+        second = start(client, studying["lesson"])
+        assert (second["resume_position"], second["furthest_position"]) == (30, 30)
+        assert second["lesson_covered_ratio"] == 0.5
+        watch(client, clock, second["session_id"], 30, start_at=30)
+        assert len(credit_records(app, studying["learner"]["id"])) == 1
+        with app.app_context():
+            daily = db.session.scalar(select(DailyStudy.seconds))
+        assert daily == 30  # the first session, folded when the second started
+
+    def test_end_folds_the_session_and_is_idempotent(self, app, client, studying, clock):
+        session = start(client, studying["lesson"])
+        watch(client, clock, session["session_id"], 30)
+        url = f"/api/v1/playback/sessions/{session['session_id']}/end"
+        assert client.post(url).status_code == 204
+        assert client.post(url).status_code == 204
+        with app.app_context():
+            progress = db.session.scalar(select(LessonProgress))
+            assert (progress.credited_seconds, progress.covered_seconds) == (30, 30)
+        assert beat(client, session["session_id"], 9, 45).status_code == 409
+
+
+class TestMustResist:
+    def test_heartbeats_every_100_ms_earn_no_extra_second(self, app, client, studying, clock):
+        session = start(client, studying["lesson"])
+        for seq in range(1, 151):
+            clock.advance(0.1)
+            beat(client, session["session_id"], seq, seq / 10)
+        assert total_credited(app, session["session_id"]) <= 15.0
+
+    @pytest.mark.parametrize(
+        ("position", "rate"), [(240, 1.0), (240, 16.0), (60, 1.0)], ids=["16x", "rate", "to-end"]
+    )
+    def test_running_ahead_of_wall_time(self, app, client, studying, clock, position, rate):
+        session = start(client, studying["lesson"])
+        clock.advance(INTERVAL)
+        reply = beat(client, session["session_id"], 1, position, rate=rate).json
+        assert reply["credited_seconds"] == 0
+        for seq in range(2, 6):  # playing on from there
+            clock.advance(INTERVAL)
+            reply = beat(client, session["session_id"], seq, min(60, position + 15 * seq)).json
+        assert total_credited(app, session["session_id"]) == 0
+        assert reply["lesson_complete"] is False
+        assert credit_records(app, studying["learner"]["id"]) == []
+
+    def test_two_tabs_or_devices_at_once(self, app, client, studying, clock):
+        first = start(client, studying["lesson"])
+        second = start(client, studying["lesson"])
+        clock.advance(INTERVAL)
+        refused = beat(client, first["session_id"], 1, 15)
+        assert (refused.status_code, refused.json["reason"]) == (409, "superseded")
+        assert beat(client, second["session_id"], 1, 15).json["credited_seconds"] == 15
+
+    def test_replayed_and_out_of_order_seq(self, app, client, studying, clock):
+        session = start(client, studying["lesson"])
+        clock.advance(INTERVAL)
+        assert beat(client, session["session_id"], 2, 15).json["credited_seconds"] == 15
+        clock.advance(INTERVAL)
+        for seq in (2, 1):
+            reply = beat(client, session["session_id"], seq, 30).json
+            assert (reply["credited_seconds"], reply["reason"]) == (0, "replay")
+        assert total_credited(app, session["session_id"]) == 15
+
+    @pytest.mark.parametrize(("field", "reason"), [("playing", "paused"), ("visible", "hidden")])
+    def test_not_playing_or_not_visible(self, app, client, studying, clock, field, reason):
+        session = start(client, studying["lesson"])
+        clock.advance(INTERVAL)
+        reply = beat(client, session["session_id"], 1, 15, **{field: False}).json
+        assert (reply["credited_seconds"], reply["reason"]) == (0, reason)
+
+    def test_a_one_hour_gap(self, app, client, studying, clock):
+        session = start(client, studying["lesson"])
+        watch(client, clock, session["session_id"], 15)
+        clock.advance(3600)  # laptop asleep
+        reply = beat(client, session["session_id"], 2, 15).json
+        assert reply["credited_seconds"] == 0
+        assert total_credited(app, session["session_id"]) == 15
+
+    def test_heartbeats_after_completion(self, app, client, studying, clock):
+        session = start(client, studying["lesson"])
+        watch(client, clock, session["session_id"], 60)
+        replies = watch(client, clock, session["session_id"], 60, first_seq=5)
+        assert {r["reason"] for r in replies} == {"complete"}
+        assert len(credit_records(app, studying["learner"]["id"])) == 1
+
+    @pytest.mark.parametrize(
+        "position",
+        [-1, math.nan, math.inf, 1e12, "12", None, True],
+        ids=["negative", "nan", "inf", "huge", "string", "null", "bool"],
+    )
+    def test_malformed_positions_are_422_and_earn_nothing(
+        self, app, client, studying, clock, position
+    ):
+        session = start(client, studying["lesson"])
+        clock.advance(INTERVAL)
+        body = {"seq": 1, "position": position, "playing": True, "rate": 1.0, "visible": True}
+        raw = client.post(
+            f"/api/v1/playback/sessions/{session['session_id']}/heartbeats",
+            data=str(body).replace("nan", "NaN").replace("inf", "Infinity"),
+            content_type="application/json",
+        ) if isinstance(position, float) and not math.isfinite(position) else client.post(
+            f"/api/v1/playback/sessions/{session['session_id']}/heartbeats", json=body
+        )  # fmt: skip
+        assert raw.status_code == 422
+        assert raw.json["error"]
+        assert total_credited(app, session["session_id"]) == 0
+
+    def test_another_learners_session(self, app, client, studying, clock, make_user, login):
+        session = start(client, studying["lesson"])
+        login(make_user())
+        clock.advance(INTERVAL)
+        assert beat(client, session["session_id"], 1, 15).status_code == 403
+        assert (
+            client.post(f"/api/v1/playback/sessions/{session['session_id']}/end").status_code == 403
+        )
+        assert total_credited(app, session["session_id"]) == 0
+
+    def test_signed_out_and_unknown_sessions(self, app, client, studying, clock):
+        session = start(client, studying["lesson"])
+        assert beat(client, "0" * 32, 1, 15).status_code == 403
+        client.post("/logout")
+        assert beat(client, session["session_id"], 1, 15).status_code == 401
+
+    def test_not_enrolled_learners_cannot_start(self, app, client, studying, make_user, login):
+        login(make_user())
+        response = client.post("/api/v1/playback/sessions", json={"lesson_id": studying["lesson"]})
+        assert response.status_code == 404
+
+    def test_every_heartbeat_is_evidence(self, app, client, studying, clock):
+        session = start(client, studying["lesson"])
+        clock.advance(INTERVAL)
+        beat(client, session["session_id"], 1, 15)
+        beat(client, session["session_id"], 1, 15)
+        clock.advance(INTERVAL)
+        beat(client, session["session_id"], 2, 30, visible=False)
+        with app.app_context():
+            reasons = db.session.scalars(select(Heartbeat.reason).order_by(Heartbeat.id)).all()
+        assert reasons == ["ok", "replay", "hidden"]
+
+
+class TestDailyCap:
+    def test_credit_stops_at_the_daily_cap(self, app, client, studying, clock):
+        with app.app_context():
+            cap = 8 * 45 * 60
+            db.session.add(
+                DailyStudy(
+                    user_id=studying["learner"]["id"], day=clock.now.date(), seconds=cap - 20
+                )
+            )
+            db.session.commit()
+        session = start(client, studying["lesson"])
+        assert session["daily_remaining_seconds"] == 20
+        replies = watch(client, clock, session["session_id"], 45)
+        assert [r["credited_seconds"] for r in replies] == [15, 5, 0]
+        assert replies[-1]["reason"] == "daily_cap"
+
+    def test_days_are_counted_in_shanghai_time(self, app, client, studying, clock):
+        clock.now = datetime(2026, 11, 29, 15, 59, 30, tzinfo=UTC)  # 23:59:30 in Shanghai
+        session = start(client, studying["lesson"])
+        watch(client, clock, session["session_id"], 60)
+        client.post(f"/api/v1/playback/sessions/{session['session_id']}/end")
+        with app.app_context():
+            days = dict(db.session.execute(select(DailyStudy.day, DailyStudy.seconds)).all())
+        assert sum(days.values()) == 60
+        assert len(days) == 2
+
+
+class TestExactlyOnce:
+    """50 concurrent completions of one course create one credit record (real commits)."""
+
+    @pytest.fixture
+    def committed(self, app):
+        yield
+        from app.models import Course, Enrolment, Lesson, MediaAsset, Organisation, Provider, User
+
+        with app.app_context():
+            for model in (CreditRecord, LessonProgress, Enrolment, Lesson, MediaAsset, Course,
+                          Provider):  # fmt: skip
+                db.session.execute(delete(model))
+            db.session.execute(delete(User))
+            db.session.execute(delete(Organisation))
+            db.session.commit()
+
+    def test_fifty_concurrent_completions(self, app, committed):
+        from app.auth.services import create_user
+        from app.catalog.models import Course
+        from app.catalog.services import (
+            CourseSpec,
+            LessonSpec,
+            create_course,
+            get_or_create_provider,
+        )
+        from app.catalog.taxonomy import Category, Department, Field
+        from app.learning.study_services import complete_course_if_done
+
+        with app.test_request_context():
+            user = create_user(db.session, name="并发", mobile="13811112222", password="Abc12345x")
+            provider = get_or_create_provider(db.session, "RACE", "并发机构")
+            course = create_course(
+                db.session,
+                provider,
+                CourseSpec("RACE-1", "并发课程", Category.PUBLIC, Field.OTHER, Department.OTHER,
+                           "3", (2026,), lessons=(LessonSpec("一"),)),
+            )  # fmt: skip
+            db.session.add(
+                LessonProgress(user_id=user.id, lesson_id=course.lessons[0].id, course_id=course.id,
+                               completed_at=datetime(2026, 11, 29, tzinfo=UTC))
+            )  # fmt: skip
+            db.session.commit()
+            ids = (user.id, course.id)
+        barrier = threading.Barrier(50)
+        errors: list[BaseException] = []
+
+        def complete() -> None:
+            try:
+                with app.test_request_context():
+                    barrier.wait()
+                    complete_course_if_done(db.session, *ids, datetime(2026, 11, 29, 3, tzinfo=UTC))
+                    db.session.commit()
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=complete) for _ in range(50)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        with app.app_context():
+            assert db.session.scalar(select(func.count(CreditRecord.id))) == 1
+            assert db.session.get(Course, ids[1]) is not None
