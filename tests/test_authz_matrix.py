@@ -67,6 +67,7 @@ def guests_only() -> dict[str, int | str]:
 CASES = [
     Case("main.index", "GET", "/", everyone(200)),
     Case("main.healthz", "GET", "/healthz", everyone(200)),
+    Case("main.ping", "GET", "/api/v1/ping", everyone(200)),
     Case("main.set_locale", "GET", "/locale/en?next=/courses", everyone(302)),
     Case("auth.register", "GET", "/register", guests_only()),
     Case("auth.login", "GET", "/login", guests_only()),

@@ -43,6 +43,14 @@ def healthz():
     return jsonify(body), status
 
 
+@bp.route("/api/v1/ping")
+@access(PUBLIC)
+@limiter.exempt
+def ping():
+    """Liveness without touching the database (and the benchmarks' bare baseline)."""
+    return jsonify(pong=True)
+
+
 @bp.route("/locale/<code>")
 @access(PUBLIC)
 def set_locale(code: str):
