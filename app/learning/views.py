@@ -62,6 +62,7 @@ def lesson(course_id: int, lesson_id: int):
         lesson=lesson,
         asset=asset,
         urls=playback_urls(asset),
+        course_progress=queries.course_progress(current_user.id, course),
         previous=course.lessons[position - 1] if position > 0 else None,
         following=course.lessons[position + 1] if position + 1 < len(course.lessons) else None,
     )
