@@ -22,6 +22,7 @@ from app.extensions import login_manager
 if TYPE_CHECKING:
     from app.auth.models import User
     from app.catalog.models import Course
+    from app.credits.models import CreditRecord
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -169,3 +170,11 @@ def can_review_course(user: User | Any, course: Course) -> bool:
         and user.has_any_role({Role.REVIEWER, Role.ADMIN})
         and not can_author_course(user, course)
     )
+
+
+def can_view_record(user: User | Any, record: CreditRecord) -> bool:
+    """A credit record and its evidence: its learner, and administrators and reviewers (who
+    audit). Callers answer 404 to anyone else, so a record's existence is not revealed."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return user.id == record.user_id or user.has_any_role({Role.ADMIN, Role.REVIEWER})

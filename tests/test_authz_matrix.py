@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from app.catalog.models import Lesson
+from app.catalog.taxonomy import Category
+from app.credits.models import CreditRecord, RulePack
 from app.extensions import db
 from app.learning.progress_models import PlaybackSession
 from app.media.models import MediaAsset, MediaKind, MediaStatus
@@ -191,6 +194,38 @@ CASES = [
         only({"author", "own_author", "admin"}, 302, author=404),
     ),
     Case("media.serve", "GET", "{signed_master}", everyone(200)),
+    # -- credit hours -------------------------------------------------------------------------
+    Case("credits.my_hours", "GET", "/my/hours", signed_in(200)),
+    Case("credits.transcript", "GET", "/my/hours/2026/transcript", signed_in(200)),
+    Case(
+        "credits.evidence",
+        "GET",
+        "/records/{record}/evidence",  # the world's learner owns the record; auditors may read
+        {
+            "anonymous": LOGIN,
+            "learner": 200,
+            "author": 404,
+            "own_author": 404,
+            "reviewer": 200,
+            "hr": 404,
+            "admin": 200,
+        },
+    ),
+    Case("admin.rule_packs", "GET", "/admin/rule-packs", only({"admin"}, 200)),
+    Case("admin.new_rule_pack", "GET", "/admin/rule-packs/new", only({"admin"}, 200)),
+    Case("admin.rule_pack", "GET", "/admin/rule-packs/{rule_pack}", only({"admin"}, 200)),
+    Case(
+        "admin.new_rule_pack_version",
+        "POST",
+        "/admin/rule-packs/{rule_pack}/versions",
+        only({"admin"}, 400),  # an empty form is refused with the reasons
+    ),
+    Case(
+        "admin.activate_rule_pack",
+        "POST",
+        "/admin/rule-packs/{rule_pack}/activate",
+        only({"admin"}, 302),
+    ),
     # -- study API (the world's learner owns the playback session) ---------------------------
     Case(
         "learning.start_playback",
@@ -273,6 +308,18 @@ def world(app, client, make_user, make_course, make_provider, login):
         )
         db.session.add(playback)
         ids["playback"] = playback.id
+        record = CreditRecord(
+            user_id=accounts["learner"]["id"],
+            course_id=ids["published"],
+            year=2026,
+            category=Category.PROFESSIONAL,
+            hours=Decimal(6),
+            study_seconds=0,
+        )
+        db.session.add(record)
+        db.session.flush()
+        ids["record"] = record.id
+        ids["rule_pack"] = db.session.scalar(select(RulePack.id).filter_by(code="national"))
         ids.update(
             published_lesson=lessons["published"].id,
             draft_lesson=lessons["draft"].id,

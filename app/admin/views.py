@@ -1,4 +1,5 @@
-"""Account administration: find users, reset passwords, lift lockouts, set roles."""
+"""Administration: accounts (find, reset passwords, lift lockouts, set roles) and the
+credit-hour rule packs (versions, activation, new regional packs)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,19 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from app.admin import bp, queries
-from app.admin.forms import ConfirmForm, RolesForm, UserSearchForm
+from app.admin.forms import (
+    ConfirmForm,
+    NewRulePackForm,
+    RolesForm,
+    RulePackForm,
+    UserSearchForm,
+)
 from app.auth import services as auth_services
 from app.auth.identity import mask_id_number
 from app.catalog.models import Provider
+from app.credits import queries as credit_queries
+from app.credits import services as credit_services
+from app.credits.models import RulePack
 from app.errors import DomainError
 from app.extensions import db
 from app.permissions import Role, access, can_manage_user
@@ -131,3 +141,102 @@ def set_roles(user_id: int):
         roles_form=form,
         manageable=can_manage_user(current_user, target),
     ), 400
+
+
+# -- rule packs ----------------------------------------------------------------------------
+
+
+def _rule_pack_page(pack: RulePack, form: RulePackForm | None = None, status: int = 200):
+    """A rule pack version, re-rendered with a failed new version's errors."""
+    return render_template(
+        "admin/rule_packs_detail.html",
+        pack=pack,
+        versions=credit_queries.versions_of(pack),
+        required_professional=credit_services.required_professional(
+            pack.annual_hours, pack.professional_share
+        ),
+        form=form or RulePackForm.for_pack(pack, formdata=None),
+        confirm_form=ConfirmForm(),
+    ), status
+
+
+@bp.route("/rule-packs")
+@access(Role.ADMIN)
+def rule_packs():
+    """Every rule pack and its versions; the active version of each code is in force."""
+    return render_template("admin/rule_packs.html", packs=credit_queries.rule_packs())
+
+
+@bp.route("/rule-packs/new", methods=["GET", "POST"])
+@access(Role.ADMIN)
+def new_rule_pack():
+    """Start a pack for a province (and optionally one year), inactive until activated."""
+    form = NewRulePackForm()
+    if form.validate_on_submit():
+        try:
+            pack = credit_services.create_pack(db.session, current_user, form.to_data())
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            attach_error(form, exc)
+        else:
+            flash(_("The rule pack is created. Activate it to put it in force."), "success")
+            return redirect(url_for("admin.rule_pack", pack_id=pack.id))
+    return render_template("admin/rule_packs_new.html", form=form)
+
+
+@bp.route("/rule-packs/<int:pack_id>")
+@access(Role.ADMIN)
+def rule_pack(pack_id: int):
+    """One version of a pack: its numbers, its siblings, and a form for a new version."""
+    return _rule_pack_page(credit_queries.get_rule_pack_or_404(pack_id))
+
+
+@bp.route("/rule-packs/<int:pack_id>/versions", methods=["POST"])
+@access(Role.ADMIN)
+def new_rule_pack_version(pack_id: int):
+    """Save changed numbers as the next version of the pack, inactive until activated."""
+    pack = credit_queries.get_rule_pack_or_404(pack_id)
+    form = RulePackForm()
+    if form.validate_on_submit():
+        try:
+            version = credit_services.create_version(db.session, current_user, pack, form.to_data())
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            attach_error(form, exc)
+        else:
+            flash(
+                _(
+                    "Version %(version)d is saved. Activate it to put it in force.",
+                    version=version.version,
+                ),
+                "success",
+            )
+            return redirect(url_for("admin.rule_pack", pack_id=version.id))
+    return _rule_pack_page(pack, form=form, status=400)
+
+
+@bp.route("/rule-packs/<int:pack_id>/activate", methods=["POST"])
+@access(Role.ADMIN)
+def activate_rule_pack(pack_id: int):
+    """Put this version in force instead of the code's other versions; ledgers follow."""
+    pack = credit_queries.get_rule_pack_or_404(pack_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        credit_services.activate(db.session, current_user, pack)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(
+            _(
+                "Version %(version)d of “%(name)s” is now in force.",
+                version=pack.version,
+                name=pack.name,
+            ),
+            "success",
+        )
+    return redirect(url_for("admin.rule_pack", pack_id=pack.id))
