@@ -9,6 +9,8 @@
 
   function showError() {
     if (errorBox) errorBox.hidden = false;
+    // study.js listens: with nothing to play there is no study time to count.
+    video.dispatchEvent(new CustomEvent("zhixin:player-error"));
   }
 
   if (video.canPlayType("application/vnd.apple.mpegurl")) {
