@@ -127,6 +127,16 @@ def _reopen_if_published(
         )
 
 
+def check_can_change(author: User, course: Course) -> None:
+    """Whether the author may change the course now, without changing anything yet.
+
+    :raises NotAllowed: not an author of the course's provider.
+    :raises ReadOnlyCourse: in review or retired.
+    """
+    _check_author(author, course)
+    _check_changeable(course)
+
+
 def open_for_change(
     session: Session, author: User, course: Course, now: datetime | None = None
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import unicodedata
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
@@ -16,12 +17,12 @@ from sqlalchemy.orm import Session
 
 from app import jobs
 from app.auth.models import User
-from app.authoring.services import open_for_change
+from app.authoring.services import check_can_change, open_for_change
 from app.catalog.models import Lesson
 from app.catalog.taxonomy import LessonKind
 from app.db import utcnow
 from app.errors import DomainError, NotAllowed
-from app.jobs.models import Job
+from app.jobs.models import Job, JobStatus
 from app.media.models import MediaAsset, MediaKind, MediaStatus, Upload, UploadStatus
 from app.media.storage import OffsetMismatch, Storage, StorageError
 from app.permissions import can_author_course
@@ -76,6 +77,7 @@ def start_upload(
     course = lesson.course
     if not can_author_course(user, course):
         raise NotAllowed(_l("You cannot change this course."))
+    check_can_change(user, course)  # the course itself changes only when the file is complete
     limit = current_app.config["MEDIA_MAX_UPLOAD_BYTES"]
     if size <= 0:
         raise DomainError(_l("The file is empty. Choose the file again and re-upload it."))
@@ -87,7 +89,6 @@ def start_upload(
                 limit=format_bytes(limit),
             )
         )
-    open_for_change(session, user, course, now)
     sweep_abandoned_uploads(session, now=now)
     upload = Upload(
         id=secrets.token_hex(16),
@@ -103,33 +104,72 @@ def start_upload(
     return upload
 
 
-def receive_chunk(
-    session: Session, storage: Storage, upload: Upload, offset: int, stream: BinaryIO, length: int
-) -> Upload:
-    """Append a chunk at ``offset``; completes the upload when the last byte arrives.
+@dataclass(frozen=True)
+class ChunkTarget:
+    """What writing a chunk needs, read before the transaction is closed.
+
+    Bytes are streamed from the client with no transaction open: on SQLite an open
+    transaction holds the database's write lock, and a slow client would hold it too.
+    """
+
+    upload_id: str
+    part_key: str
+    declared_size: int
+    receiving: bool
+
+
+def chunk_target(upload: Upload) -> ChunkTarget:
+    return ChunkTarget(
+        upload.id, upload.part_key, upload.declared_size, upload.status == UploadStatus.RECEIVING
+    )
+
+
+def write_chunk(
+    storage: Storage, target: ChunkTarget, offset: int, stream: BinaryIO, length: int
+) -> int:
+    """Append a chunk at ``offset`` (no database work); returns the new size.
 
     The stored file, not the database, is the truth about how much arrived, so a crash
-    between writing and committing loses nothing: the client asks and resumes.
+    between writing and recording loses nothing: the client asks and resumes.
 
     :raises UploadConflict: wrong offset (carries the right one) or upload not receiving.
     :raises UploadTooLarge: the chunk would pass the declared size.
     """
-    if upload.status != UploadStatus.RECEIVING:
-        raise UploadConflict(_l("This upload is already finished."), upload.received)
-    remaining = upload.declared_size - offset
+    if not target.receiving:
+        raise UploadConflict(_l("This upload is already finished."), target.declared_size)
+    remaining = target.declared_size - offset
     if length > remaining:
         raise UploadTooLarge(_l("More data was sent than the file size announced."))
     try:
-        upload.received = storage.append(upload.part_key, offset, stream, limit=remaining)
+        return storage.append(target.part_key, offset, stream, limit=remaining)
     except OffsetMismatch as exc:
-        upload.received = exc.expected
         raise UploadConflict(
             _l("Resume the upload from the server's offset."), exc.expected
         ) from exc
     except StorageError as exc:
         raise UploadTooLarge(_l("More data was sent than the file size announced.")) from exc
+
+
+def record_chunk(
+    session: Session, storage: Storage, user: User, upload_id: str, size: int
+) -> Upload:
+    """Note how much arrived; the last byte turns the upload into a lesson's file.
+
+    Completing re-checks that the author may still change the course and sends a published
+    one back to review, so a file never reaches learners without a reviewer seeing it.
+
+    :raises DomainError: the course is in review or retired now (the bytes are kept: the
+        author can withdraw the course and send the last request again).
+    """
+    upload = session.get(Upload, upload_id, with_for_update=True)
+    if upload.status != UploadStatus.RECEIVING:
+        return upload
+    upload.received = size
     upload.updated_at = utcnow()
-    if upload.received == upload.declared_size:
+    if size == upload.declared_size:
+        lesson = session.get(Lesson, upload.lesson_id) if upload.lesson_id else None
+        if lesson is not None:
+            open_for_change(session, user, lesson.course)
         _complete(session, storage, upload)
     return upload
 
@@ -242,7 +282,9 @@ def retry_processing(session: Session, user: User, asset: MediaAsset) -> Job:
     if not can_manage_asset(user, asset):
         raise NotAllowed(_l("You cannot change this file."))
     job = latest_job(session, asset)
-    if job is None or asset.status != MediaStatus.FAILED:
+    finished = job is not None and job.status in (JobStatus.FAILED, JobStatus.CANCELLED)
+    # A worker that died can leave the asset "processing" after its job was given up.
+    if not finished or asset.status == MediaStatus.READY:
         raise DomainError(_l("Only failed files can be processed again."))
     asset.status = MediaStatus.PENDING
     asset.error_code = asset.error_detail = None

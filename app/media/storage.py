@@ -10,6 +10,7 @@ the object (or CDN) URL instead of streaming the bytes through the app.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -77,6 +78,8 @@ class LocalStorage:
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "ab+") as handle:
+            # Two requests at the same offset (a retry racing the original) take turns.
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
             current = handle.seek(0, os.SEEK_END)
             if current != offset:
                 raise OffsetMismatch(current)

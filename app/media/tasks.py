@@ -84,6 +84,11 @@ def process_media(ctx: JobContext) -> None:
         code = exc.code if exc.code == "no_ffmpeg" else "processing_failed"
         _fail(work, code, exc.detail, delete_original=False, final=ctx.is_last_attempt)
         raise
+    except Exception as exc:
+        # Storage or database trouble: never leave the asset looking busy forever.
+        _fail(work, "processing_failed", repr(exc), delete_original=False,
+              final=ctx.is_last_attempt)  # fmt: skip
+        raise
     _finish(work, outcome)
 
 

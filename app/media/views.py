@@ -113,21 +113,27 @@ def upload(upload_id: str):
         db.session.commit()
         return "", 204
     offset = request.headers.get("Upload-Offset", type=int)
-    length = request.content_length
+    # No body (the last request again, to finish a refused completion) counts as zero bytes.
+    length = request.content_length or 0
     chunk_limit = current_app.config["UPLOAD_CHUNK_BYTES"]
-    if offset is None or offset < 0 or length is None:
+    if offset is None or offset < 0:
         return _error(_("Send Upload-Offset and Content-Length headers."), 422)
     if length > chunk_limit:
         return _error(_("Send the file in chunks of at most %(n)d bytes.", n=chunk_limit), 413)
+    target = services.chunk_target(upload)
+    db.session.rollback()  # no transaction (and no SQLite write lock) while bytes stream in
     try:
-        services.receive_chunk(db.session, storage, upload, offset, request.stream, length)
-        db.session.commit()
+        size = services.write_chunk(storage, target, offset, request.stream, length)
     except services.UploadConflict as exc:
-        db.session.commit()
         return _error(exc.message, 409, offset=exc.offset)
     except services.UploadTooLarge as exc:
-        db.session.rollback()
         return _error(exc.message, 413)
+    try:
+        upload = services.record_chunk(db.session, storage, current_user, upload_id, size)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        return _error(exc.message, 409, offset=size)
     return jsonify(_progress_json(upload))
 
 

@@ -420,12 +420,22 @@
         if (window.console) console.warn("heartbeat refused:", r.data.error);
         next();
       } else {
-        backoff(function () { send(payload, generation); });
+        backoff(function () { resend(payload, generation); });
       }
     }, function () {
       if (generation !== s.generation || s.stopped) return;
-      backoff(function () { send(payload, generation); });
+      backoff(function () { resend(payload, generation); });
     });
+  }
+
+  // After a failure, report the present (new seq, current position) rather than the stale
+  // payload: the server measures from its own last heartbeat, so nothing is counted twice,
+  // and a late, stale position would look like a skip ahead when the network comes back.
+  function resend(failed, generation) {
+    var fresh = snapshot();
+    fresh.playing = fresh.playing || failed.playing;
+    s.outstanding = fresh;
+    send(fresh, generation);
   }
 
   function next() {

@@ -366,3 +366,59 @@ def test_media_sweep_command(app, transaction):
     result = app.test_cli_runner().invoke(args=["media", "sweep"])
     assert result.exit_code == 0, result.output
     assert "abandoned uploads" in result.output
+
+
+class TestCourseRulesForUploads:
+    def test_finishing_an_upload_sends_a_published_course_back_to_review(
+        self, app, client, studio, good_clip
+    ):
+        with app.app_context():
+            db.session.get(Course, studio["course"]).status = CourseStatus.PUBLISHED
+            db.session.commit()
+        data = good_clip.read_bytes()
+        started = client.post(
+            "/api/v1/uploads",
+            json={"lesson_id": studio["video"], "filename": "a.mp4", "size": len(data)},
+        )
+        with app.app_context():  # starting an upload changes nothing for learners
+            assert db.session.get(Course, studio["course"]).status == CourseStatus.PUBLISHED
+        client.patch(started.json["url"], data=data, headers={"Upload-Offset": "0"})
+        with app.app_context():
+            assert db.session.get(Course, studio["course"]).status == CourseStatus.DRAFT
+
+    def test_a_course_that_went_into_review_meanwhile_refuses_the_file(
+        self, app, client, studio, good_clip
+    ):
+        data = good_clip.read_bytes()
+        started = client.post(
+            "/api/v1/uploads",
+            json={"lesson_id": studio["video"], "filename": "a.mp4", "size": len(data)},
+        )
+        with app.app_context():
+            db.session.get(Course, studio["course"]).status = CourseStatus.IN_REVIEW
+            db.session.commit()
+        refused = client.patch(started.json["url"], data=data, headers={"Upload-Offset": "0"})
+        assert refused.status_code == 409
+        assert asset_of_lesson(app, studio["video"]) is None
+        with app.app_context():  # withdrawn: the last request again completes it
+            db.session.get(Course, studio["course"]).status = CourseStatus.DRAFT
+            db.session.commit()
+        again = client.patch(
+            started.json["url"], data=b"", headers={"Upload-Offset": str(len(data))}
+        )
+        assert again.json["status"] == "complete"
+
+    def test_an_asset_left_processing_by_a_dead_worker_can_be_retried(
+        self, app, client, studio, good_clip
+    ):
+        upload_file(client, studio["video"], good_clip)
+        asset = asset_of_lesson(app, studio["video"])
+        with app.app_context():
+            job = db.session.scalars(select(Job).order_by(Job.id.desc())).first()
+            job.status = JobStatus.FAILED
+            db.session.get(MediaAsset, asset.id).status = MediaStatus.PROCESSING
+            db.session.commit()
+        jobs.dispatched(app).clear()
+        assert client.post(f"/media/{asset.id}/retry").status_code == 302
+        process(app)
+        assert asset_of_lesson(app, studio["video"]).status == MediaStatus.READY
