@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.catalog.models import Lesson
+from app.db import core_transaction
 from app.errors import DomainError, NotAllowed
 from app.extensions import db, limiter
 from app.learning import bp
@@ -104,13 +105,11 @@ def heartbeat(session_id: str):
     if isinstance(beat, str):
         return _error(beat, 422)
     try:
-        result = record_heartbeat(db.session, user_id, session_id, beat)
-        db.session.commit()
+        with core_transaction(db.session) as connection:  # no ORM session: see record_heartbeat
+            result = record_heartbeat(connection, user_id, session_id, beat)
     except NotAllowed as exc:
-        db.session.rollback()
         return _error(exc.message, 403)
     except SessionGone as exc:
-        db.session.rollback()
         return _error(exc.message, 409, reason=exc.reason)
     return jsonify(result.__dict__)
 

@@ -1,21 +1,24 @@
 """Study sessions and heartbeats against the database.
 
 Hot path (every heartbeat): one SELECT of the session row by primary key, one guarded UPDATE,
-one INSERT of evidence — SQLAlchemy Core, no ORM identity work, no user load. Rare path
-(a session starts or ends, a lesson completes): folding into lesson progress, daily totals and
-the course's credit record, with the ORM.
+one INSERT of evidence — statements built once, in a Core transaction: no ORM session, no
+user load. Rare path (a session starts or ends, a lesson completes): folding into lesson
+progress, daily totals and the course's credit record, with the ORM.
 """
 
 from __future__ import annotations
 
+import functools
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,7 +27,7 @@ from app.catalog.models import Course, Lesson
 from app.catalog.taxonomy import LessonKind
 from app.credits.models import CreditRecord
 from app.credits.rules import daily_cap_seconds, resolve_rule_pack
-from app.db import utcnow
+from app.db import HotStatement, utcnow
 from app.errors import Conflict, DomainError, NotAllowed
 from app.learning.models import Enrolment
 from app.learning.progress_models import (
@@ -242,24 +245,69 @@ def _add_daily(session: Session, user_id: int, day: date, seconds: float) -> Non
 
 
 # -- the hot path --------------------------------------------------------------------------
+#
+# Every playing tab sends a heartbeat every 15 s, so this is the busiest write in the product.
+# Its three statements are built once, from the tables rather than the mapped classes, and run
+# as HotStatements in a Core transaction (app.db.core_transaction): no SQL construction, no ORM
+# session, none of the per-execution bookkeeping that would cost more than the database's own
+# work. The UPDATE sets only the columns the judgement changed (for the common
+# ``too_frequent`` beat just ``last_seq``), so unchanged coverage is not serialized again.
+# Measured with bench/heartbeat.py; see bench/README.md.
 
-_HOT_COLUMNS = (
-    PlaybackSession.user_id,
-    PlaybackSession.status,
-    PlaybackSession.anchor_at,
-    PlaybackSession.last_seq,
-    PlaybackSession.last_position,
-    PlaybackSession.furthest,
-    PlaybackSession.coverage,
-    PlaybackSession.credited_seconds,
-    PlaybackSession.allowance_seconds,
-    PlaybackSession.day,
-    PlaybackSession.day_credited_seconds,
-    PlaybackSession.target_seconds,
-    PlaybackSession.lesson_complete,
-    PlaybackSession.course_complete,
-    PlaybackSession.lesson_id,
+_SESSIONS = PlaybackSession.__table__
+_LESSONS = Lesson.__table__
+
+_LOAD_SESSION = HotStatement(
+    select(
+        _SESSIONS.c.user_id,
+        _SESSIONS.c.status,
+        _SESSIONS.c.anchor_at,
+        _SESSIONS.c.last_seq,
+        _SESSIONS.c.last_position,
+        _SESSIONS.c.furthest,
+        _SESSIONS.c.coverage,
+        _SESSIONS.c.credited_seconds,
+        _SESSIONS.c.allowance_seconds,
+        _SESSIONS.c.day,
+        _SESSIONS.c.day_credited_seconds,
+        _SESSIONS.c.target_seconds,
+        _SESSIONS.c.lesson_complete,
+        _SESSIONS.c.course_complete,
+        _LESSONS.c.kind,
+    )
+    .join_from(_SESSIONS, _LESSONS, _LESSONS.c.id == _SESSIONS.c.lesson_id)
+    .where(_SESSIONS.c.id == bindparam("session_id"))
 )
+
+_RECORD_BEAT = HotStatement(
+    insert(Heartbeat.__table__).inline(),  # inline: no RETURNING of the id nobody reads
+    keys=(
+        "session_id",
+        "seq",
+        "received_at",
+        "position",
+        "playing",
+        "visible",
+        "rate",
+        "credited_seconds",
+        "reason",
+    ),
+)
+
+
+@functools.cache
+def _advance_session(columns: tuple[str, ...]) -> HotStatement:
+    """The guarded UPDATE setting ``columns``; one per combination (a handful occur).
+
+    The guard on ``last_seq`` makes a concurrent beat of the same session lose (no double
+    credit); the one on status makes a beat lose to a newer tab that superseded its session.
+    """
+    statement = update(_SESSIONS).where(
+        _SESSIONS.c.id == bindparam("session_id"),
+        _SESSIONS.c.last_seq == bindparam("seen_seq"),
+        _SESSIONS.c.status == SessionStatus.ACTIVE,
+    )
+    return HotStatement(statement, keys=columns)
 
 
 @dataclass(frozen=True)
@@ -275,7 +323,7 @@ class HeartbeatResult:
 
 
 def record_heartbeat(
-    session: Session,
+    connection: Connection,
     user_id: int,
     session_id: str,
     beat: Beat,
@@ -285,16 +333,16 @@ def record_heartbeat(
 ) -> HeartbeatResult:
     """Judge one heartbeat, store the outcome and its evidence, complete what it completes.
 
+    Runs in the caller's transaction on ``connection`` (see ``app.db.core_transaction``). The
+    rare steps (a new day mid-session, a completed lesson) use an ORM session on the same
+    connection, inside a SAVEPOINT of it.
+
     :raises NotAllowed: someone else's (or no) session.
     :raises SessionGone: superseded or ended.
     """
     now = now or utcnow()
     rules = rules or rules_from_config()
-    row = session.execute(
-        select(*_HOT_COLUMNS, Lesson.kind)
-        .join(Lesson, Lesson.id == PlaybackSession.lesson_id)
-        .where(PlaybackSession.id == session_id)
-    ).first()
+    row = _LOAD_SESSION.first(connection, {"session_id": session_id})
     if row is None or row.user_id != user_id:
         raise NotAllowed(_l("No such playback session."))
     if row.status != SessionStatus.ACTIVE:
@@ -318,50 +366,37 @@ def record_heartbeat(
     today = local_day(now)
     daily_cap = 0.0
     if today != state.day:  # midnight passed mid-session (rare): book the old day first
-        _add_daily(session, user_id, state.day, state.day_credited)
-        daily_cap = _daily_cap(session, user_id, today)
+        with _rare_path(connection) as session:
+            _add_daily(session, user_id, state.day, state.day_credited)
+            daily_cap = _daily_cap(session, user_id, today)
     outcome = judge(state, beat, now.timestamp(), today, rules, daily_cap)
     new = outcome.state
     course_complete = row.course_complete
     if outcome.reason != "replay":
-        changed = session.execute(
-            update(PlaybackSession)
-            .where(
-                PlaybackSession.id == session_id,
-                PlaybackSession.last_seq == row.last_seq,  # a concurrent beat won: no double credit
-                PlaybackSession.status == SessionStatus.ACTIVE,
-            )
-            .values(
-                anchor_at=datetime.fromtimestamp(new.anchor, tz=now.tzinfo),
-                last_seq=new.last_seq,
-                last_position=new.last_position,
-                furthest=new.furthest,
-                coverage=coverage_to_json(new.coverage),
-                credited_seconds=new.credited,
-                allowance_seconds=new.allowance,
-                day=new.day,
-                day_credited_seconds=new.day_credited,
-                lesson_complete=new.complete,
-            )
-            .execution_options(synchronize_session=False)
+        changes = _changes(state, new, now)
+        advance = _advance_session(tuple(changes))
+        matched = advance.execute(
+            connection, {"session_id": session_id, "seen_seq": state.last_seq, **changes}
         )
-        if changed.rowcount != 1:
+        if matched != 1:
             outcome, new = _lost_race(state)
-    session.execute(
-        insert(Heartbeat).values(
-            session_id=session_id,
-            seq=beat.seq,
-            received_at=now,
-            position=beat.position,
-            playing=beat.playing,
-            visible=beat.visible,
-            rate=beat.rate,
-            credited_seconds=outcome.credited,
-            reason=outcome.reason,
-        )
+    _RECORD_BEAT.execute(
+        connection,
+        {
+            "session_id": session_id,
+            "seq": beat.seq,
+            "received_at": now,
+            "position": beat.position,
+            "playing": beat.playing,
+            "visible": beat.visible,
+            "rate": beat.rate,
+            "credited_seconds": outcome.credited,
+            "reason": outcome.reason,
+        },
     )
     if outcome.completed_now:
-        course_complete = complete_lesson(session, session_id, now)
+        with _rare_path(connection) as session:
+            course_complete = complete_lesson(session, session_id, now)
     return HeartbeatResult(
         credited_seconds=round(outcome.credited, 3),
         session_credited_seconds=round(new.credited, 3),
@@ -374,6 +409,38 @@ def record_heartbeat(
         reason=outcome.reason,
         daily_remaining_seconds=round(max(0.0, new.allowance), 1),
     )
+
+
+@contextmanager
+def _rare_path(connection: Connection) -> Iterator[Session]:
+    """An ORM session on the heartbeat's connection; its work is kept when the block ends."""
+    with Session(bind=connection, join_transaction_mode="create_savepoint") as session:
+        yield session
+        session.commit()  # releases the SAVEPOINT; the heartbeat's transaction decides
+
+
+def _changes(old: SessionState, new: SessionState, now: datetime) -> dict[str, object]:
+    """The session columns a judgement changed, as values to store (always ``last_seq``)."""
+    values: dict[str, object] = {"last_seq": new.last_seq}
+    if new.anchor != old.anchor:
+        values["anchor_at"] = datetime.fromtimestamp(new.anchor, tz=now.tzinfo)
+    if new.last_position != old.last_position:
+        values["last_position"] = new.last_position
+    if new.furthest != old.furthest:
+        values["furthest"] = new.furthest
+    if new.coverage != old.coverage:
+        values["coverage"] = coverage_to_json(new.coverage)
+    if new.credited != old.credited:
+        values["credited_seconds"] = new.credited
+    if new.allowance != old.allowance:
+        values["allowance_seconds"] = new.allowance
+    if new.day != old.day:
+        values["day"] = new.day
+    if new.day_credited != old.day_credited:
+        values["day_credited_seconds"] = new.day_credited
+    if new.complete != old.complete:
+        values["lesson_complete"] = new.complete
+    return values
 
 
 def _lost_race(state: SessionState):
