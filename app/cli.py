@@ -11,7 +11,7 @@ from app import jobs
 from app.auth import passwords
 from app.auth.models import User
 from app.auth.services import check_identity, create_user, normalise_mobile
-from app.db import utcnow
+from app.credits.rules import current_year
 from app.errors import DomainError
 from app.extensions import db
 from app.jobs.cli import register_commands as register_jobs_commands
@@ -76,7 +76,7 @@ def seed_demo_command(allow_production: bool, no_media: bool) -> None:
             "Refusing to create demo accounts with a public password outside debug mode "
             "(use --allow-production if you really mean it)."
         )
-    created = seed_demo(db.session, year=utcnow().year)
+    created = seed_demo(db.session, year=current_year())
     db.session.commit()
     # Process the demo media here and now, so the site has playable lessons when it starts.
     current_app.config["JOBS_BACKEND"] = "manual"

@@ -173,8 +173,9 @@ def can_review_course(user: User | Any, course: Course) -> bool:
 
 
 def can_view_record(user: User | Any, record: CreditRecord) -> bool:
-    """A credit record and its evidence: its learner, and administrators and reviewers (who
-    audit). Callers answer 404 to anyone else, so a record's existence is not revealed."""
+    """A credit record and its evidence: its learner, and administrators (who audit; their
+    views are logged). Callers answer 404 to anyone else, so a record's existence is not
+    revealed. Reviewers approve courses; they do not read learners' records."""
     if not getattr(user, "is_authenticated", False):
         return False
-    return user.id == record.user_id or user.has_any_role({Role.ADMIN, Role.REVIEWER})
+    return user.id == record.user_id or user.has_role(Role.ADMIN)

@@ -200,13 +200,13 @@ CASES = [
     Case(
         "credits.evidence",
         "GET",
-        "/records/{record}/evidence",  # the world's learner owns the record; auditors may read
+        "/records/{record}/evidence",  # the world's learner owns the record; admins audit it
         {
             "anonymous": LOGIN,
             "learner": 200,
             "author": 404,
             "own_author": 404,
-            "reviewer": 200,
+            "reviewer": 404,
             "hr": 404,
             "admin": 200,
         },

@@ -24,6 +24,7 @@ ACTION_LABELS = {
     "admin.roles_changed": _l("Roles changed by an administrator"),
     "review.approved": _l("Approved a course"),
     "review.returned": _l("Returned a course to its authors"),
+    "admin.evidence_viewed": _l("Evidence of a credit record read by an administrator"),
     "admin.rule_pack_created": _l("Rule pack created by an administrator"),
     "admin.rule_pack_version_created": _l("Rule pack version created by an administrator"),
     "admin.rule_pack_activated": _l("Rule pack version put in force by an administrator"),

@@ -18,7 +18,7 @@ from app.auth import passwords
 from app.auth.identity import Gender, IdType, InvalidIdNumber, normalise_document_number
 from app.auth.identity import parse_resident_id as _parse_resident_id
 from app.auth.models import TitleLevel, User
-from app.db import utcnow
+from app.db import china_today, utcnow
 from app.errors import Conflict, DomainError
 from app.orgs.services import resolve_organisation
 from app.permissions import Role
@@ -94,7 +94,7 @@ def check_identity(
         raise InvalidIdentity(exc.message) from exc
     if gender is None:
         raise InvalidIdentity(_l("Choose your gender."), field="gender")
-    if birth_date is None or birth_date >= (today or date.today()):  # noqa: DTZ011
+    if birth_date is None or birth_date >= (today or china_today()):
         raise InvalidIdentity(_l("Enter a birth date in the past."), field="birth_date")
     return Identity(id_type, number, gender, birth_date, None)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
@@ -10,6 +12,7 @@ from app.auth import bp, services
 from app.auth.forms import ChangePasswordForm, LoginForm, RegistrationForm
 from app.auth.identity import Gender, IdType
 from app.auth.models import TitleLevel
+from app.auth.services import MOBILE_DIGITS
 from app.errors import DomainError
 from app.extensions import db, limiter
 from app.permissions import PUBLIC, SIGNED_IN, access
@@ -22,8 +25,12 @@ def _configured(name: str):
 
 
 def _identifier_key() -> str:
-    """Rate-limit key for guesses at one account spread over many addresses."""
-    return "login-id:" + "".join((request.form.get("identifier") or "").split()).upper()
+    """Rate-limit key for guesses at one account spread over many addresses.
+
+    Hashed, so that ID numbers are not stored in the rate-limit store (Redis) in clear.
+    """
+    identifier = "".join((request.form.get("identifier") or "").split()).upper()
+    return "login-id:" + hashlib.sha256(identifier.encode()).hexdigest()[:32]
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -80,6 +87,8 @@ def login():
         except DomainError as exc:
             db.session.commit()  # keep the failure count and audit trail
             form.form_errors.append(exc.message)
+            if len(form.identifier.data or "") > MOBILE_DIGITS:
+                form.identifier.data = ""  # an ID number is not echoed back into the page
         else:
             db.session.commit()
             login_user(user, remember=form.remember.data)

@@ -43,6 +43,16 @@ def resolve_rule_pack(session: Session, region_code: str | None, year: int) -> R
     return pack
 
 
+def learner_region(user: object) -> str | None:
+    """Where a learner's hours are recognised: the employer's region, else their own.
+
+    Recognition (学时认定) belongs to the province where the person works; the region in the
+    ID number is only where they were first registered.
+    """
+    organisation = getattr(user, "organisation", None)
+    return getattr(organisation, "region_code", None) or getattr(user, "region_code", None)
+
+
 def daily_cap_seconds(pack: RulePack) -> float:
     """The most study time credited per day: daily cap hours × minutes per 学时."""
     return float(Decimal(pack.daily_cap_hours) * pack.minutes_per_hour * 60)

@@ -26,7 +26,7 @@ from app.auth.models import User
 from app.catalog.models import Lesson
 from app.catalog.taxonomy import Category
 from app.credits.models import CreditRecord, RulePack
-from app.credits.rules import PROVINCE_NAMES, resolve_rule_pack
+from app.credits.rules import PROVINCE_NAMES, learner_region, resolve_rule_pack
 from app.errors import Conflict, DomainError, NotAllowed
 from app.learning.progress_models import Heartbeat, PlaybackSession, SessionStatus
 from app.permissions import Role
@@ -213,7 +213,7 @@ def ledger_for(session: Session, user: User, year: int) -> Ledger:
 
     :raises LookupError: no active national pack (the migration ships one).
     """
-    pack = resolve_rule_pack(session, user.region_code, year)
+    pack = resolve_rule_pack(session, learner_region(user), year)
     return ledger_with_pack(session, user.id, year, pack)
 
 

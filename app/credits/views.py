@@ -8,6 +8,7 @@ from decimal import Decimal
 from flask import abort, render_template, request
 from flask_login import current_user
 
+from app.audit.services import record as record_event
 from app.credits import bp, queries, services
 from app.credits.forms import YearForm
 from app.credits.rules import current_year, region_label
@@ -131,6 +132,10 @@ def evidence(record_id: int):
     ``?session=<id>`` adds the heartbeat-by-heartbeat log of one of its sessions.
     """
     record = queries.get_record_or_404(record_id)
+    if record.user_id != current_user.id:  # an audit of someone's record is itself recorded
+        record_event(db.session, "admin.evidence_viewed", actor_id=current_user.id,
+                     target=f"credit_record:{record.id}")  # fmt: skip
+        db.session.commit()
     session_id = request.args.get("session", "")[:32]
     log = queries.heartbeat_log_or_404(record, session_id) if session_id else None
     return render_template(

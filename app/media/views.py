@@ -77,8 +77,13 @@ def start_upload():
     if not isinstance(data, dict):
         return _error(_("Send a JSON object."), 422)
     lesson_id, size, filename = data.get("lesson_id"), data.get("size"), data.get("filename")
-    if not isinstance(lesson_id, int) or not isinstance(size, int) or not isinstance(filename, str):
+    integers = (lesson_id, size)
+    if any(
+        not isinstance(n, int) or isinstance(n, bool) or abs(n) > 2**62 for n in integers
+    ) or not isinstance(filename, str):
         return _error(_("lesson_id and size must be integers and filename a string."), 422)
+    if not 0 < lesson_id < 2**31:
+        return _error(_("No such lesson."), 404)
     lesson = db.session.get(Lesson, lesson_id)
     if lesson is None:
         return _error(_("No such lesson."), 404)

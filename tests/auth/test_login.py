@@ -202,3 +202,9 @@ class TestAdminReset:
         admin = make_user(Role.ADMIN)
         login(admin)
         assert client.post(f"/admin/users/{admin['id']}/reset-password").status_code == 403
+
+
+def test_a_failed_sign_in_does_not_echo_an_id_number(client, make_user):
+    account = make_user()
+    page = sign_in(client, account["id_number"], "Wrong12345").get_data(as_text=True)
+    assert account["id_number"] not in page

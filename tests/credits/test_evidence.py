@@ -133,11 +133,11 @@ class TestCanViewRecord:
             ((Role.LEARNER,), False),
             ((Role.HR,), False),
             ((Role.AUTHOR,), False),
-            ((Role.REVIEWER,), True),
+            ((Role.REVIEWER,), False),
             ((Role.ADMIN,), True),
         ],
     )
-    def test_owner_admins_and_reviewers_only(self, session, record, make_user, roles, allowed):
+    def test_owner_and_admins_only(self, session, record, make_user, roles, allowed):
         assert can_view_record(session.get(User, record.user_id), record)
         assert can_view_record(session.get(User, make_user(*roles)["id"]), record) is allowed
 

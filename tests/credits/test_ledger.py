@@ -193,9 +193,15 @@ class TestRegions:
 
 
 def user_in(session, user_id: int, region: str | None) -> User:
+    """A learner who lives and works in ``region`` (None: no region known at all)."""
     user = session.get(User, user_id)
     user.region_code = region
+    if region is None:
+        user.organisation_id = None
+    else:
+        user.organisation.region_code = region
     session.flush()
+    session.refresh(user)
     return user
 
 
@@ -226,6 +232,12 @@ class TestLedgerFor:
         beijing = user_in(session, make_user()["id"], "110105")
         assert ledger_for(session, shanghai, 2026).pack.code == "shanghai"
         assert ledger_for(session, beijing, 2026).pack.code == "national"
+
+    def test_the_employers_province_decides_not_the_birthplace(self, session, make_user, make_pack):
+        make_pack("shanghai", region="31")
+        learner = user_in(session, make_user()["id"], "310104")  # works in Shanghai
+        learner.region_code = "110105"  # born in Beijing
+        assert ledger_for(session, learner, 2026).pack.code == "shanghai"
 
     def test_the_exact_years_pack_wins_over_the_every_year_one(self, session, make_user, make_pack):
         make_pack("shanghai", region="31")

@@ -199,11 +199,11 @@ class TestEvidencePage:
             (Role.LEARNER, 404),
             (Role.HR, 404),
             (Role.AUTHOR, 404),
-            (Role.REVIEWER, 200),
+            (Role.REVIEWER, 404),
             (Role.ADMIN, 200),
         ],
     )
-    def test_others_find_nothing_but_auditors(
+    def test_others_find_nothing_but_admins(
         self, client, login, make_user, record_id, role, status
     ):
         _owner, record = record_id
