@@ -84,15 +84,17 @@ def access(*audience: Audience) -> Callable[[F], F]:
     return decorator
 
 
-def session_user_id() -> int | None:
-    """The signed-in user's id from the session cookie, without a database query.
+def session_identity() -> tuple[int, int] | None:
+    """The signed-in user's id and sign-in generation from the session cookie, no query.
 
-    Flask-Login stores ``"<id>.<session_version>"``; a password change is noticed on the next
-    page load rather than on the next heartbeat, which only ever touches the user's own rows.
+    Flask-Login stores ``"<id>.<session_version>"``; the hot path compares the version with
+    the one its playback session recorded, so a password change stops credit at once.
     """
     raw = flask_session.get("_user_id") or ""
-    user_id, _, _version = str(raw).partition(".")
-    return int(user_id) if user_id.isdigit() else None
+    user_id, _, version = str(raw).partition(".")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    return int(user_id), int(version)
 
 
 def audience_of(view: Callable[..., Any]) -> frozenset[str] | None:

@@ -11,7 +11,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from app.audit.services import record
 from app.auth import passwords
@@ -313,6 +313,10 @@ def _set_password(user: User, new: str) -> None:
     )
     user.password_hash = passwords.hash_password(new)
     user.session_version += 1
+    # Other devices are signed out, and their study sessions stop earning credit.
+    from app.learning.study_services import end_all_sessions
+
+    end_all_sessions(object_session(user), user.id)
 
 
 def reset_password(session: Session, actor: User, target: User) -> str:

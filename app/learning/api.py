@@ -21,7 +21,7 @@ from app.learning.study_services import (
     record_heartbeat,
     start_session,
 )
-from app.permissions import SESSION_COOKIE, Role, access, session_user_id
+from app.permissions import SESSION_COOKIE, Role, access, session_identity
 
 #: No timeline is longer than this (the longest accepted video is 4 hours).
 MAX_POSITION = 24 * 3600.0
@@ -82,6 +82,8 @@ def parse_beat(data: object) -> Beat | str:
     numbers = (position, rate)
     if any(not isinstance(n, int | float) or isinstance(n, bool) for n in numbers):
         return _("position and rate must be numbers.")
+    if any(isinstance(n, int) and abs(n) > 2**53 for n in numbers):
+        return _("position or rate is out of range.")  # also keeps isfinite() from overflowing
     if not all(math.isfinite(n) for n in numbers):
         return _("position and rate must be finite numbers.")
     if not 0 <= position <= MAX_POSITION or not 0 < rate <= 16:
@@ -98,9 +100,10 @@ def parse_beat(data: object) -> Beat | str:
 @limiter.exempt
 def heartbeat(session_id: str):
     """Judge one heartbeat; the reply says what it earned and where the lesson stands."""
-    user_id = session_user_id()
-    if user_id is None:
+    identity = session_identity()
+    if identity is None:
         return _error(_("Sign in first."), 401)
+    user_id = identity[0]
     beat = parse_beat(request.get_json(silent=True))
     if isinstance(beat, str):
         return _error(beat, 422)
@@ -118,11 +121,11 @@ def heartbeat(session_id: str):
 @access(SESSION_COOKIE)
 def end_playback(session_id: str):
     """The page is closing: end the session (safe to call twice)."""
-    user_id = session_user_id()
-    if user_id is None:
+    identity = session_identity()
+    if identity is None:
         return _error(_("Sign in first."), 401)
     try:
-        end_session(db.session, user_id, session_id)
+        end_session(db.session, identity[0], session_id)
         db.session.commit()
     except NotAllowed as exc:
         db.session.rollback()

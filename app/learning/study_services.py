@@ -26,7 +26,7 @@ from app.auth.models import User
 from app.catalog.models import Course, Lesson
 from app.catalog.taxonomy import LessonKind
 from app.credits.models import CreditRecord
-from app.credits.rules import daily_cap_seconds, resolve_rule_pack
+from app.credits.rules import daily_cap_seconds, learner_region, resolve_rule_pack
 from app.db import HotStatement, utcnow
 from app.errors import Conflict, DomainError, NotAllowed
 from app.learning.models import Enrolment
@@ -117,7 +117,7 @@ def start_session(
     _close_open_sessions(session, user.id, now)
     progress = _progress(session, user.id, lesson)
     today = local_day(now)
-    pack = resolve_rule_pack(session, user.region_code, today.year)
+    pack = resolve_rule_pack(session, learner_region(user), today.year)
     used = session.scalar(select(DailyStudy.seconds).filter_by(user_id=user.id, day=today)) or 0.0
     course_done = session.scalar(
         select(CreditRecord.id).filter_by(user_id=user.id, course_id=course.id)
@@ -191,6 +191,14 @@ def _close_open_sessions(session: Session, user_id: int, now: datetime) -> None:
     for playback in unfolded:
         session.refresh(playback)
         fold(session, playback, final=True)
+
+
+def end_all_sessions(session: Session, user_id: int, now: datetime | None = None) -> None:
+    """End every active session of a user (password changed or reset, account disabled).
+
+    Their heartbeats then get 409: an old cookie on another device earns nothing more.
+    """
+    _close_open_sessions(session, user_id, now or utcnow())
 
 
 def end_session(
@@ -451,8 +459,8 @@ def _lost_race(state: SessionState):
 
 def _daily_cap(session: Session, user_id: int, today: date) -> float:
     """The learner's daily cap; read only when a new day starts mid-session."""
-    user_region = session.scalar(select(User.region_code).where(User.id == user_id))
-    return daily_cap_seconds(resolve_rule_pack(session, user_region, today.year))
+    region = learner_region(session.get(User, user_id))
+    return daily_cap_seconds(resolve_rule_pack(session, region, today.year))
 
 
 # -- completion ----------------------------------------------------------------------------

@@ -159,8 +159,8 @@ class TestMustResist:
 
     @pytest.mark.parametrize(
         "position",
-        [-1, math.nan, math.inf, 1e12, "12", None, True],
-        ids=["negative", "nan", "inf", "huge", "string", "null", "bool"],
+        [-1, math.nan, math.inf, 1e12, 10**400, "12", None, True],
+        ids=["negative", "nan", "inf", "huge", "huge-int", "string", "null", "bool"],
     )
     def test_malformed_positions_are_422_and_earn_nothing(
         self, app, client, studying, clock, position
@@ -303,3 +303,26 @@ class TestExactlyOnce:
         with app.app_context():
             assert db.session.scalar(select(func.count(CreditRecord.id))) == 1
             assert db.session.get(Course, ids[1]) is not None
+
+
+def test_a_password_change_stops_credit_on_other_devices(app, studying, clock):
+    """The laptop's session keeps its cookie, but its heartbeats no longer earn anything."""
+    laptop, phone = app.test_client(), app.test_client()
+    for device in (laptop, phone):
+        device.post(
+            "/login",
+            data={"identifier": studying["learner"]["mobile"], "password": "Secret123"},
+        )
+    session = start(laptop, studying["lesson"])
+    phone.post(
+        "/account/password",
+        data={
+            "current_password": "Secret123",
+            "password": "Changed123",
+            "password_again": "Changed123",
+        },
+    )
+    clock.advance(INTERVAL)
+    refused = beat(laptop, session["session_id"], 1, 15)
+    assert refused.status_code == 409
+    assert total_credited(app, session["session_id"]) == 0
