@@ -46,6 +46,10 @@ class Config:
     LOGIN_RATE_LIMIT = "10 per minute"
     LOGIN_IDENTIFIER_RATE_LIMIT = "30 per hour"
     REGISTER_RATE_LIMIT = "20 per hour"
+    #: Per account: guessing the current password with a stolen cookie is slowed down too.
+    CHANGE_PASSWORD_RATE_LIMIT = "10 per hour"  # noqa: S105 (a rate, not a password)
+    #: Per account: each start writes a session row.
+    PLAYBACK_START_RATE_LIMIT = "60 per minute"
     LOOKUP_RATE_LIMIT = "60 per minute"
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCKOUT_MINUTES = 15

@@ -19,6 +19,15 @@ babel = Babel()
 limiter = Limiter(key_func=get_remote_address)
 
 
+def current_user_key() -> str:
+    """Rate-limit key for signed-in actions: the account, whatever address it comes from."""
+    from flask_login import current_user
+
+    if current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return f"ip:{client_ip()}"
+
+
 def client_ip() -> str:
     """The caller's address as seen after ProxyFix (used for audit and rate limits)."""
     return request.remote_addr or "unknown"

@@ -14,7 +14,7 @@ from app.auth.identity import Gender, IdType
 from app.auth.models import TitleLevel
 from app.auth.services import MOBILE_DIGITS
 from app.errors import DomainError
-from app.extensions import db, limiter
+from app.extensions import current_user_key, db, limiter
 from app.permissions import PUBLIC, SIGNED_IN, access
 from app.web import attach_error, safe_next
 
@@ -122,6 +122,9 @@ def account():
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @access(SIGNED_IN)
+@limiter.limit(
+    _configured("CHANGE_PASSWORD_RATE_LIMIT"), methods=["POST"], key_func=current_user_key
+)
 def change_password():
     """Change one's own password; other devices are signed out."""
     form = ChangePasswordForm()

@@ -12,7 +12,7 @@ from flask_login import current_user
 from app.catalog.models import Lesson
 from app.db import core_transaction
 from app.errors import DomainError, NotAllowed
-from app.extensions import db, limiter
+from app.extensions import current_user_key, db, limiter
 from app.learning import bp
 from app.learning.study import Beat
 from app.learning.study_services import (
@@ -34,6 +34,7 @@ def _error(message: str, status: int, **extra: Any):
 
 @bp.route("/api/v1/playback/sessions", methods=["POST"])
 @access(Role.LEARNER)
+@limiter.limit(lambda: current_app.config["PLAYBACK_START_RATE_LIMIT"], key_func=current_user_key)
 def start_playback():
     """Open a playback session for ``{"lesson_id"}``; other sessions of the learner end."""
     data = request.get_json(silent=True)

@@ -208,3 +208,15 @@ def test_a_failed_sign_in_does_not_echo_an_id_number(client, make_user):
     account = make_user()
     page = sign_in(client, account["id_number"], "Wrong12345").get_data(as_text=True)
     assert account["id_number"] not in page
+
+
+def test_password_changes_are_rate_limited_per_account(app, client, make_user, login, monkeypatch):
+    monkeypatch.setitem(app.config, "CHANGE_PASSWORD_RATE_LIMIT", "2 per hour")
+    login(make_user())
+    wrong = {
+        "current_password": "Nope12345",
+        "password": "Other1234",
+        "password_again": "Other1234",
+    }
+    codes = [client.post("/account/password", data=wrong).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
