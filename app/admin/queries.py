@@ -17,10 +17,9 @@ def search_users(text: str, page: int, per_page: int) -> Pagination:
     text = text.strip()
     if text:
         compact = "".join(text.split()).upper()
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(
             or_(
-                User.name.ilike(f"%{escaped}%", escape="\\"),
+                User.name.icontains(text, autoescape=True),
                 User.mobile == compact,
                 User.id_number == compact,
             )

@@ -38,8 +38,7 @@ def published_courses(filters: CatalogFilter, page: int, per_page: int) -> Pagin
             Course.id.in_(select(CourseYear.course_id).where(CourseYear.year == filters.year))
         )
     if filters.text:
-        escaped = filters.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(Course.title.ilike(f"%{escaped}%", escape="\\"))
+        query = query.where(Course.title.icontains(filters.text, autoescape=True))
     query = query.order_by(Course.published_at.desc(), Course.id.desc())
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
 

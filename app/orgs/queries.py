@@ -13,12 +13,11 @@ def search_organisations(session: Session, text: str, limit: int = 10) -> list[O
     text = text.strip()
     if len(text) < 2:
         return []
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     query = (
         select(Organisation)
         .where(
             or_(
-                Organisation.name.ilike(f"%{escaped}%", escape="\\"),
+                Organisation.name.icontains(text, autoescape=True),
                 Organisation.credit_code.startswith(text.upper(), autoescape=True),
             )
         )
