@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from flask import Flask
@@ -34,6 +34,9 @@ from app.extensions import db
 from app.orgs.credit_code import make_credit_code
 from app.orgs.services import get_or_create_organisation
 from app.permissions import Role
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -165,3 +168,26 @@ def browser() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+# -- helpers shared by the browser tests ------------------------------------------------------
+
+#: Anything a page waits for, besides media processing.
+STEP_TIMEOUT_MS = 10_000
+
+#: Chromium now plays HLS natively, and player.js then leaves hls.js aside. Most learners'
+#: browsers cannot, so one viewer is made to look like them and take the hls.js path.
+WITHOUT_NATIVE_HLS = """
+  const canPlayType = HTMLMediaElement.prototype.canPlayType;
+  HTMLMediaElement.prototype.canPlayType = function (type) {
+    return /mpegurl/i.test(type) ? "" : canPlayType.call(this, type);
+  };
+"""
+
+
+def new_context(browser: Browser, *, native_hls: bool = True) -> BrowserContext:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    context.set_default_timeout(STEP_TIMEOUT_MS)
+    if not native_hls:
+        context.add_init_script(WITHOUT_NATIVE_HLS)
+    return context

@@ -16,7 +16,7 @@ import pytest
 
 from app.catalog.models import Course, CourseStatus
 from app.extensions import db
-from tests.e2e.conftest import LiveSite
+from tests.e2e.conftest import STEP_TIMEOUT_MS, LiveSite, new_context
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
@@ -25,8 +25,6 @@ pytestmark = pytest.mark.e2e
 
 #: Uploading and processing a 3 s clip takes a few seconds; allow for a slow CI machine.
 PROCESSING_TIMEOUT_MS = 30_000
-#: Anything else a page waits for.
-STEP_TIMEOUT_MS = 10_000
 
 
 class Traffic:
@@ -38,24 +36,6 @@ class Traffic:
 
     def media(self, suffix: str) -> list[tuple[str, int]]:
         return [(url, status) for url, status in self.responses if url.endswith(suffix)]
-
-
-#: Chromium now plays HLS natively, and player.js then leaves hls.js aside. Most learners'
-#: browsers cannot, so one viewer is made to look like them and take the hls.js path.
-WITHOUT_NATIVE_HLS = """
-  const canPlayType = HTMLMediaElement.prototype.canPlayType;
-  HTMLMediaElement.prototype.canPlayType = function (type) {
-    return /mpegurl/i.test(type) ? "" : canPlayType.call(this, type);
-  };
-"""
-
-
-def new_context(browser: Browser, *, native_hls: bool = True) -> BrowserContext:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    context.set_default_timeout(STEP_TIMEOUT_MS)
-    if not native_hls:
-        context.add_init_script(WITHOUT_NATIVE_HLS)
-    return context
 
 
 def player_path(page: Page) -> str:

@@ -37,10 +37,10 @@ from app.media.models import MediaAsset, MediaStatus
 from app.media.services import import_file
 from app.media.storage import get_storage
 from courseware.synth import make_test_clip, make_text_pdf
-from tests.e2e.conftest import LiveSite
+from tests.e2e.conftest import STEP_TIMEOUT_MS, LiveSite, new_context
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page, Request, Response
+    from playwright.sync_api import Browser, Page, Request, Response
 
 pytestmark = pytest.mark.e2e
 
@@ -49,7 +49,6 @@ COURSE_TITLE = "学时计时演示课程"
 COURSE_HOURS = "2"
 #: Processing an 8 s 180p clip takes a second or two; allow for a slow CI machine.
 PROCESSING_TIMEOUT_S = 30
-STEP_TIMEOUT_MS = 10_000
 
 
 @dataclass(frozen=True)
@@ -153,24 +152,6 @@ def study_site(
         yield StudySite(live_site, *ids)
     finally:
         app.config["HEARTBEAT_INTERVAL_SECONDS"] = saved
-
-
-#: Most learners' browsers cannot play HLS natively (Chromium now can): make this one look
-#: like them, so that player.js takes the hls.js path.
-WITHOUT_NATIVE_HLS = """
-  const canPlayType = HTMLMediaElement.prototype.canPlayType;
-  HTMLMediaElement.prototype.canPlayType = function (type) {
-    return /mpegurl/i.test(type) ? "" : canPlayType.call(this, type);
-  };
-"""
-
-
-def new_context(browser: Browser, *, native_hls: bool = True) -> BrowserContext:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    context.set_default_timeout(STEP_TIMEOUT_MS)
-    if not native_hls:
-        context.add_init_script(WITHOUT_NATIVE_HLS)
-    return context
 
 
 def sign_in(page: Page, site: LiveSite, mobile: str) -> None:
