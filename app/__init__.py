@@ -9,11 +9,14 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import DEV_SECRET_KEY, Config
+from app.cookies import Request, SessionInterface
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app: config → extensions → blueprints → CLI. No I/O beyond that."""
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
+    app.request_class = Request
+    app.session_interface = SessionInterface()
     app.config.from_object(Config)
     app.config.from_prefixed_env("ZHIXIN")
     if overrides:

@@ -7,8 +7,9 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from flask_wtf import CSRFProtect
+from sqlalchemy import Connection, Engine
 
+from app.csrf import CSRFProtect
 from app.db import Base
 
 db = SQLAlchemy(model_class=Base)
@@ -17,6 +18,16 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address)
+
+
+def session_bind() -> Engine | Connection:
+    """What ``db.session`` is bound to, found without building the request's ORM session.
+
+    The engine, unless the session factory names a bind of its own (tests bind it to the
+    connection whose transaction each test rolls back). For ``app.db.core_transaction``.
+    """
+    bind = db.session.session_factory.kw.get("bind")
+    return bind if bind is not None else db.engine
 
 
 def current_user_key() -> str:
