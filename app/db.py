@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, DateTime, Dialect, Engine, Enum, MetaData, event, exc
-from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
+from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.expression import Executable
 from sqlalchemy.types import TypeDecorator
 
@@ -91,6 +91,7 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA mmap_size=268435456")
     cursor.close()
 
 
@@ -118,16 +119,16 @@ def _sqlite_on_begin(conn: Any) -> None:
 
 
 @contextmanager
-def core_transaction(session: Session | scoped_session[Session]) -> Iterator[Connection]:
+def core_transaction(bind: Engine | Connection) -> Iterator[Connection]:
     """A Core connection in a transaction, for a hot path that needs no ORM session.
 
     Building, beginning, committing and closing an ORM session costs more than a short
-    transaction's SQL. This runs on whatever the session is bound to: normally the engine (a
-    pooled connection, committed on success and rolled back on error); or a connection that
-    is already in a transaction (tests bind the session so, to roll every test back), whose
-    transaction the work then joins in a SAVEPOINT, as the ORM session itself would.
+    transaction's SQL. ``bind`` is what the ORM session would be bound to (see
+    ``app.extensions.session_bind``): normally the engine (a pooled connection, committed on
+    success and rolled back on error); or a connection that is already in a transaction (tests
+    bind the session so, to roll every test back), whose transaction the work then joins in a
+    SAVEPOINT, as the ORM session itself would.
     """
-    bind = session.get_bind()
     if isinstance(bind, Engine):
         with bind.begin() as connection:
             yield connection
@@ -137,6 +138,36 @@ def core_transaction(session: Session | scoped_session[Session]) -> Iterator[Con
     else:
         with bind.begin():
             yield bind
+
+
+@contextmanager
+def autocommit_connection(bind: Engine | Connection) -> Iterator[Connection]:
+    """A connection on which each statement outside ``write_transaction`` commits on its own.
+
+    For a hot path made of one read and one single-statement write: on PostgreSQL it saves
+    the BEGIN and COMMIT round trips (``isolation_level="AUTOCOMMIT"``, undone when the
+    connection goes back to the pool). SQLite's driver always runs so here (see
+    ``_sqlite_on_connect``), transactions being begun explicitly. A connection that is given
+    (tests: one inside a transaction that is rolled back) is used as it is.
+    """
+    if isinstance(bind, Connection):
+        yield bind
+        return
+    with bind.connect() as connection:
+        if connection.dialect.name != "sqlite":
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+        yield connection
+
+
+@contextmanager
+def write_transaction(connection: Connection) -> Iterator[None]:
+    """A transaction on ``connection``, or a SAVEPOINT when it is already in one."""
+    if connection.in_transaction():
+        with connection.begin_nested():
+            yield
+    else:
+        with connection.begin():
+            yield
 
 
 class HotStatement:
@@ -228,7 +259,7 @@ class _HotCompiled:
                 process = processors[name]
                 self.fixed[name] = process(value) if process else value
         self.required = frozenset(self.given)
-        columns = getattr(statement, "selected_columns", ())
+        columns = getattr(statement, "exported_columns", ())  # SELECT or RETURNING
         self.types = [column.type for column in columns]
         self.row_class = namedtuple("HotRow", [column.key for column in columns])  # type: ignore[misc]
         #: (position, converter) of the result columns that need converting; known only once

@@ -10,9 +10,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.catalog.models import Lesson
-from app.db import core_transaction
 from app.errors import DomainError, NotAllowed
-from app.extensions import current_user_key, db, limiter
+from app.extensions import current_user_key, db, limiter, session_bind
 from app.learning import bp
 from app.learning.study import Beat
 from app.learning.study_services import (
@@ -109,8 +108,7 @@ def heartbeat(session_id: str):
     if isinstance(beat, str):
         return _error(beat, 422)
     try:
-        with core_transaction(db.session) as connection:  # no ORM session: see record_heartbeat
-            result = record_heartbeat(connection, user_id, session_id, beat)
+        result = record_heartbeat(session_bind(), user_id, session_id, beat)  # no ORM session
     except NotAllowed as exc:
         return _error(exc.message, 403)
     except SessionGone as exc:

@@ -238,6 +238,60 @@ class TestDailyCap:
         assert sum(days.values()) == 60
         assert len(days) == 2
 
+    def test_a_too_soon_beat_after_midnight_books_the_old_day_once(
+        self, app, client, studying, clock
+    ):
+        clock.now = datetime(2026, 11, 29, 15, 59, 44, 500000, tzinfo=UTC)  # 23:59:44.5
+        session_id = start(client, studying["lesson"])["session_id"]
+        clock.advance(INTERVAL)  # 23:59:59.5
+        assert beat(client, session_id, 1, 15).json["credited_seconds"] == 15
+        clock.advance(1)  # 00:00:00.5 the next day, and too soon
+        assert beat(client, session_id, 2, 16).json["reason"] == "too_frequent"
+        clock.advance(INTERVAL)
+        assert beat(client, session_id, 3, 31).json["credited_seconds"] == 16
+        client.post(f"/api/v1/playback/sessions/{session_id}/end")
+        with app.app_context():
+            days = db.session.execute(select(DailyStudy.day, DailyStudy.seconds)).all()
+        assert sorted((day.day, seconds) for day, seconds in days) == [(29, 15), (30, 16)]
+
+
+class TestConcurrentBeats:
+    def test_a_beat_that_loses_the_race_for_its_session_earns_nothing(
+        self, app, client, studying, clock, monkeypatch
+    ):
+        """Between reading its session and writing it, another beat of the session landed."""
+        import app.learning.study_services as services
+        from app.extensions import session_bind
+        from app.learning.study import Beat
+
+        session_id = start(client, studying["lesson"])["session_id"]
+        user_id = studying["learner"]["id"]
+        honest_judge, raced = services.judge, []
+
+        def judge_while_another_beat_lands(state, beat_, *args):
+            outcome = honest_judge(state, beat_, *args)
+            if not raced:
+                raced.append(True)
+                other = Beat(seq=beat_.seq + 1, position=15, playing=True, rate=1, visible=True)
+                services.record_heartbeat(session_bind(), user_id, session_id, other)
+            return outcome
+
+        monkeypatch.setattr(services, "judge", judge_while_another_beat_lands)
+        clock.advance(INTERVAL)
+        with app.test_request_context():
+            lost = services.record_heartbeat(
+                session_bind(), user_id, session_id, Beat(1, 15.0, True, 1.0, True)
+            )
+        assert (lost.reason, lost.credited_seconds) == ("replay", 0)
+        with app.app_context():
+            evidence = db.session.execute(
+                select(Heartbeat.seq, Heartbeat.reason, Heartbeat.credited_seconds).order_by(
+                    Heartbeat.id
+                )
+            ).all()
+        assert [tuple(row) for row in evidence] == [(2, "ok", 15), (1, "replay", 0)]
+        assert total_credited(app, session_id) == 15
+
 
 class TestExactlyOnce:
     """50 concurrent completions of one course create one credit record (real commits)."""
@@ -326,3 +380,34 @@ def test_a_password_change_stops_credit_on_other_devices(app, studying, clock):
     refused = beat(laptop, session["session_id"], 1, 15)
     assert refused.status_code == 409
     assert total_credited(app, session["session_id"]) == 0
+
+
+def test_only_the_heartbeat_statement_commits_asynchronously(app):
+    """PostgreSQL: the beat's own transaction skips the WAL flush; the connection does not."""
+    from sqlalchemy import text
+
+    from app.learning.study_services import _advance_and_record
+
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name != "postgresql":
+            pytest.skip("asynchronous commit is a PostgreSQL setting")
+        with engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            values = {
+                "session_id": "no-such-session",
+                "seen_seq": 0,
+                "session_last_seq": 1,
+                "seq": 1,
+                "received_at": datetime(2026, 11, 29, tzinfo=UTC),
+                "position": 0.0,
+                "playing": True,
+                "visible": True,
+                "rate": 1.0,
+                "credited_seconds": 15.0,
+                "reason": "ok",
+            }
+            stored = _advance_and_record(("last_seq",)).first(connection, values)
+            assert stored.reason == "replay"  # no such session: nothing credited
+            assert connection.scalar(text("SHOW synchronous_commit")) == "on"
+            connection.execute(delete(Heartbeat).filter_by(session_id="no-such-session"))
