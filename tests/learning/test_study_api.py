@@ -293,21 +293,23 @@ class TestConcurrentBeats:
         assert total_credited(app, session_id) == 15
 
 
+@pytest.fixture
+def committed(app):
+    """For tests that commit for real (threads, the engine's own transactions): clean up."""
+    yield
+    from app.models import Course, Enrolment, Lesson, MediaAsset, Organisation, Provider, User
+
+    with app.app_context():
+        for model in (Heartbeat, PlaybackSession, DailyStudy, CreditRecord, LessonProgress,
+                      Enrolment, Lesson, MediaAsset, Course, Provider):  # fmt: skip
+            db.session.execute(delete(model))
+        db.session.execute(delete(User))
+        db.session.execute(delete(Organisation))
+        db.session.commit()
+
+
 class TestExactlyOnce:
     """50 concurrent completions of one course create one credit record (real commits)."""
-
-    @pytest.fixture
-    def committed(self, app):
-        yield
-        from app.models import Course, Enrolment, Lesson, MediaAsset, Organisation, Provider, User
-
-        with app.app_context():
-            for model in (CreditRecord, LessonProgress, Enrolment, Lesson, MediaAsset, Course,
-                          Provider):  # fmt: skip
-                db.session.execute(delete(model))
-            db.session.execute(delete(User))
-            db.session.execute(delete(Organisation))
-            db.session.commit()
 
     def test_fifty_concurrent_completions(self, app, committed):
         from app.auth.services import create_user
@@ -357,6 +359,96 @@ class TestExactlyOnce:
         with app.app_context():
             assert db.session.scalar(select(func.count(CreditRecord.id))) == 1
             assert db.session.get(Course, ids[1]) is not None
+
+
+class TestConcurrentBeatsCommitted:
+    """The fast path outside any test transaction: the engine's own commits, real threads."""
+
+    def test_racing_beats_of_one_session_credit_one_interval(self, app, committed, monkeypatch):
+        """Every beat reads the session before any writes it: exactly one may earn."""
+        import app.learning.study_services as services
+        from app.auth.models import User
+        from app.auth.services import create_user
+        from app.catalog.models import Lesson
+        from app.catalog.services import (
+            CourseSpec,
+            LessonSpec,
+            create_course,
+            get_or_create_provider,
+        )
+        from app.catalog.taxonomy import Category, Department, Field
+        from app.learning.services import enrol
+        from app.learning.study import Beat
+        from app.learning.study_services import start_session
+        from tests.learning.conftest import add_ready_media
+
+        started_at = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
+        with app.test_request_context():
+            user = create_user(db.session, name="并发", mobile="13811113333", password="Abc12345x")
+            provider = get_or_create_provider(db.session, "BEAT", "并发机构")
+            course = create_course(
+                db.session,
+                provider,
+                CourseSpec("BEAT-1", "并发课程", Category.PUBLIC, Field.OTHER, Department.OTHER,
+                           "3", (2026,), lessons=(LessonSpec("一"),)),
+            )  # fmt: skip
+            course.submit_for_review()
+            course.publish()
+            enrol(db.session, user, course)
+            db.session.commit()
+            (lesson_id,) = add_ready_media(course.id, duration=600)
+            started = start_session(
+                db.session, db.session.get(User, user.id), db.session.get(Lesson, lesson_id),
+                now=started_at,
+            )  # fmt: skip
+            db.session.commit()
+            user_id, session_id = user.id, started.session.id
+        beats = 12
+        barrier, all_read = threading.Barrier(beats), threading.Barrier(beats, timeout=10)
+        errors: list[BaseException] = []
+        honest_judge = services.judge
+
+        def judge_once_all_have_read(*args):
+            all_read.wait()
+            return honest_judge(*args)
+
+        monkeypatch.setattr(services, "judge", judge_once_all_have_read)
+
+        def send(seq: int) -> None:
+            try:
+                with app.app_context():
+                    barrier.wait()
+                    services.record_heartbeat(
+                        db.engine,
+                        user_id,
+                        session_id,
+                        Beat(seq=seq, position=15.0, playing=True, rate=1.0, visible=True),
+                        now=started_at.replace(second=15),
+                    )
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=send, args=(seq,)) for seq in range(1, beats + 1)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        with app.app_context():
+            evidence = db.session.execute(
+                select(Heartbeat.reason, Heartbeat.credited_seconds).filter_by(
+                    session_id=session_id
+                )
+            ).all()
+            playback = db.session.get(PlaybackSession, session_id)
+            assert len(evidence) == beats  # every beat is evidence, won or lost
+            assert sorted(credit for _, credit in evidence if credit) == [15.0]
+            assert sorted(reason for reason, _ in evidence) == ["ok"] + ["replay"] * (beats - 1)
+            assert playback.credited_seconds == 15.0
+            assert (
+                playback.last_seq == max(seq for seq in range(1, beats + 1))
+                or playback.last_seq >= 1
+            )
 
 
 def test_a_password_change_stops_credit_on_other_devices(app, studying, clock):
