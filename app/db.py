@@ -214,28 +214,25 @@ class HotStatement:
 
     def execute(self, connection: Connection, values: Mapping[str, Any]) -> int:
         """Run the statement in the connection's transaction; the number of rows it matched."""
-        cursor = self._run(connection, values)
-        try:
-            return cursor.rowcount
-        finally:
-            cursor.close()
+        return self._run(connection, values).rowcount
 
     def first(self, connection: Connection, values: Mapping[str, Any]) -> Any:
-        """The first row as a named tuple of converted values, or None."""
+        """The first row as a named tuple of converted values, or None.
+
+        Meant for statements of at most a few rows (all are read, which ends SQLite's read of
+        them: an unfinished SELECT would keep its snapshot open).
+        """
         cursor = self._run(connection, values)
-        try:
-            raw = cursor.fetchone()
-            if raw is None:
-                return None
-            return self._compiled[connection.dialect.name].row(raw, cursor, connection.dialect)
-        finally:
-            cursor.close()
+        rows = cursor.fetchall()
+        if not rows:
+            return None
+        return self._compiled[connection.dialect.name].row(rows[0], cursor, connection.dialect)
 
     def _run(self, connection: Connection, values: Mapping[str, Any]) -> Any:
         dialect = connection.dialect
         compiled = self._compiled.get(dialect.name) or self._compile(dialect)
         parameters = compiled.parameters(values)
-        cursor = connection.connection.cursor()
+        cursor = _hot_cursor(connection)
         try:
             cursor.execute(compiled.sql, parameters)
         except dialect.loaded_dbapi.Error as error:
@@ -256,6 +253,20 @@ class HotStatement:
         compiled = _HotCompiled(self.statement, self.keys, dialect)
         self._compiled[dialect.name] = compiled
         return compiled
+
+
+def _hot_cursor(connection: Connection) -> Any:
+    """The DBAPI connection's cursor for HotStatements, made once and kept with it.
+
+    A new cursor per statement costs psycopg about as much as a third of a round trip. The
+    cursor lives in the pooled connection's ``info``, which SQLAlchemy clears when the
+    connection is invalidated; a DBAPI connection serves one thread at a time, so does this.
+    """
+    pooled = connection.connection
+    cursor = pooled.info.get("hot_cursor")
+    if cursor is None:
+        cursor = pooled.info["hot_cursor"] = pooled.dbapi_connection.cursor()
+    return cursor
 
 
 class _HotCompiled:
@@ -280,9 +291,10 @@ class _HotCompiled:
                 process = processors[name]
                 self.fixed[name] = process(value) if process else value
         self.required = frozenset(self.given)
-        columns = getattr(statement, "exported_columns", ())  # SELECT or RETURNING
-        self.types = [column.type for column in columns]
-        self.row_class = namedtuple("HotRow", [column.key for column in columns])  # type: ignore[misc]
+        columns = getattr(statement, "exported_columns", None)  # SELECT or RETURNING
+        self.types = [column.type for column in columns] if columns is not None else []
+        names = list(columns.keys()) if columns is not None else []
+        self.row_class = namedtuple("HotRow", names)  # type: ignore[misc]
         #: (position, converter) of the result columns that need converting; known only once
         #: the driver has described a result (PostgreSQL's converters depend on its type codes).
         self.result_processors: list[tuple[int, Any]] | None = None
