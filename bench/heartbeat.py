@@ -415,7 +415,13 @@ def main() -> int:
         "--workers",
         type=int,
         default=2 * (os.cpu_count() or 1) + 1,
-        help="gunicorn sync workers (default 2 × cores + 1)",
+        help="gunicorn workers (default 2 × cores + 1)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads per worker (default 1: sync workers; more: gthread workers, keep-alive)",
     )
     options = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -459,7 +465,7 @@ def main() -> int:
         base = f"http://127.0.0.1:{port}"
         server = subprocess.Popen(
             [str(VENV_BIN / "gunicorn"), "-w", str(options.workers), "-b", f"127.0.0.1:{port}",
-             "--error-logfile", str(log), "app:create_app()"],
+             "--threads", str(options.threads), "--error-logfile", str(log), "app:create_app()"],
             cwd=ROOT,
         )  # fmt: skip
         wait_until_up(base, server)
