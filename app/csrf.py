@@ -16,14 +16,42 @@ import logging
 import time
 
 from flask import current_app, g, request, session
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError, same_origin
 from flask_wtf.csrf import CSRFProtect as _FlaskWTFCSRFProtect
-from flask_wtf.csrf import same_origin
 from itsdangerous import BadData, URLSafeTimedSerializer
 from wtforms import ValidationError
 
 logger = logging.getLogger("flask_wtf.csrf")
 
 _FORM_MIMETYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+_INVALID = _l("The security token is invalid. Reload the page and try again.")
+_FOREIGN = _l("This request did not come from this site's pages.")
+#: Flask-WTF's reasons, as a code for clients and a message in the user's language.
+_REASONS = {
+    "The CSRF token is missing.": (
+        "missing",
+        _l("The security token is missing. Reload the page and try again."),
+    ),
+    "The CSRF session token is missing.": ("invalid", _INVALID),
+    "The CSRF token is invalid.": ("invalid", _INVALID),
+    "The CSRF tokens do not match.": ("mismatch", _INVALID),
+    "The CSRF token has expired.": (
+        "expired",
+        _l("The security token has expired. Reload the page and try again."),
+    ),
+    "The referrer header is missing.": ("referrer", _FOREIGN),
+    "The referrer does not match the host.": ("referrer", _FOREIGN),
+}
+
+
+class CSRFRefused(CSRFError):
+    """A refused request, with a reason code and a translated description."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason, message = _REASONS.get(reason, ("invalid", _INVALID))
+        super().__init__(message)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -89,6 +117,9 @@ class CSRFProtect(_FlaskWTFCSRFProtect):
         if request.is_secure and current_app.config["WTF_CSRF_SSL_STRICT"]:
             self._check_referrer()
         g.csrf_valid = True
+
+    def _error_response(self, reason: str) -> None:
+        raise CSRFRefused(reason)
 
     def _check_referrer(self) -> None:
         if not request.referrer:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 
@@ -39,6 +40,13 @@ def register_error_handlers(app: Flask) -> None:
 
     The session is rolled back by Flask-SQLAlchemy's teardown, so nothing half-written lands.
     """
+
+    @app.errorhandler(CSRFError)
+    def csrf_refused(error: CSRFError):
+        if _wants_json():  # see app.csrf: a translated message and a code for the client
+            reason = getattr(error, "reason", "invalid")
+            return jsonify(error=str(error.description), reason=reason), 400
+        return render_template("errors/error.html", error=error), 400
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
