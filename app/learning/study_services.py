@@ -491,21 +491,19 @@ def _store(
         _RECORD_BEAT.execute(connection, _evidence(session_id, beat, now, outcome))
         return outcome
     changes = _changes(state, outcome.state, now)
-    guard = {"session_id": session_id, "seen_seq": state.last_seq, **changes}
+    lost = Outcome(state, 0.0, _REPLAY)
     if connection.dialect.name == "postgresql":
         values = {f"session_{name}": value for name, value in changes.items()}
-        values.update(session_id=session_id, seen_seq=state.last_seq)
-        values.update(_evidence(session_id, beat, now, outcome))
+        values.update(seen_seq=state.last_seq, **_evidence(session_id, beat, now, outcome))
         stored = _advance_and_record(tuple(changes)).first(connection, values)
         won = stored.reason == outcome.reason
     else:
+        guard = {"session_id": session_id, "seen_seq": state.last_seq, **changes}
         with write_transaction(connection):
             won = _advance_session(tuple(changes)).execute(connection, guard) == 1
-            lost = Outcome(state, 0.0, _REPLAY)
-            _RECORD_BEAT.execute(
-                connection, _evidence(session_id, beat, now, outcome if won else lost)
-            )
-    return outcome if won else Outcome(state, 0.0, _REPLAY)
+            stored = outcome if won else lost
+            _RECORD_BEAT.execute(connection, _evidence(session_id, beat, now, stored))
+    return outcome if won else lost
 
 
 def _judge_rare(
