@@ -147,12 +147,37 @@ def core_transaction(bind: Engine | Connection) -> Iterator[Connection]:
             yield bind
 
 
+class PooledConnection:
+    """A pooled DBAPI connection with just what HotStatement and write_transaction use.
+
+    SQLAlchemy's ``Connection`` costs about as much to build and release as a statement of
+    the heartbeat does to run; this is the pool's own connection proxy, with the dialect.
+    """
+
+    __slots__ = ("connection", "dialect")
+
+    def __init__(self, engine: Engine) -> None:
+        self.dialect = engine.dialect
+        #: The pool's proxy: ``cursor()``, ``info``, ``dbapi_connection``, ``invalidate()``.
+        self.connection = engine.raw_connection()
+
+    def in_transaction(self) -> bool:
+        return False  # never begun through this object: see write_transaction
+
+    def invalidate(self, exception: BaseException | None = None) -> None:
+        self.connection.invalidate(exception)
+
+
+#: What a HotStatement runs on.
+HotConnection = Connection | PooledConnection
+
+
 @contextmanager
-def autocommit_connection(bind: Engine | Connection) -> Iterator[Connection]:
+def autocommit_connection(bind: Engine | Connection) -> Iterator[HotConnection]:
     """A connection on which each statement outside ``write_transaction`` commits on its own.
 
     For a hot path made of one read and one single-statement write: on PostgreSQL it saves
-    the BEGIN and COMMIT round trips (``isolation_level="AUTOCOMMIT"``, undone when the
+    the BEGIN and COMMIT round trips (the driver's autocommit, switched off again before the
     connection goes back to the pool). SQLite's driver always runs so here (see
     ``_sqlite_on_connect``), transactions being begun explicitly. A connection that is given
     (tests: one inside a transaction that is rolled back) is used as it is.
@@ -160,19 +185,27 @@ def autocommit_connection(bind: Engine | Connection) -> Iterator[Connection]:
     if isinstance(bind, Connection):
         yield bind
         return
-    with bind.connect() as connection:
-        if connection.dialect.name != "sqlite":
-            connection.execution_options(isolation_level="AUTOCOMMIT")
-        yield connection
+    pooled = PooledConnection(bind)
+    driver = pooled.connection.driver_connection
+    autocommit = bind.dialect.name != "sqlite"
+    try:
+        if autocommit:
+            driver.autocommit = True
+        yield pooled
+    finally:
+        if autocommit and pooled.connection.is_valid:
+            driver.autocommit = False
+        pooled.connection.close()
 
 
 @contextmanager
-def write_transaction(connection: Connection) -> Iterator[None]:
+def write_transaction(connection: HotConnection) -> Iterator[None]:
     """A transaction on ``connection``, or a SAVEPOINT when it is already in one.
 
     On SQLite, outside a transaction, it is begun and ended on the driver, for the reason
     ``_sqlite_on_begin`` gives: for a hot path's two statements, SQLAlchemy's transaction
-    bookkeeping costs more than BEGIN and COMMIT themselves.
+    bookkeeping costs more than BEGIN and COMMIT themselves. Elsewhere it needs SQLAlchemy's
+    ``Connection`` (a PooledConnection there is for single autocommitted statements).
     """
     if connection.in_transaction():
         with connection.begin_nested():
@@ -187,6 +220,8 @@ def write_transaction(connection: Connection) -> Iterator[None]:
             raise
         _sqlite_driver_call(driver, "COMMIT", connection.dialect)
     else:
+        if not isinstance(connection, Connection):
+            raise TypeError("write_transaction needs a Connection outside SQLite")
         with connection.begin():
             yield
 
@@ -212,11 +247,11 @@ class HotStatement:
         self.keys = tuple(keys)
         self._compiled: dict[str, _HotCompiled] = {}
 
-    def execute(self, connection: Connection, values: Mapping[str, Any]) -> int:
+    def execute(self, connection: HotConnection, values: Mapping[str, Any]) -> int:
         """Run the statement in the connection's transaction; the number of rows it matched."""
         return self._run(connection, values).rowcount
 
-    def first(self, connection: Connection, values: Mapping[str, Any]) -> Any:
+    def first(self, connection: HotConnection, values: Mapping[str, Any]) -> Any:
         """The first row as a named tuple of converted values, or None.
 
         Meant for statements of at most a few rows (all are read, which ends SQLite's read of
@@ -228,7 +263,7 @@ class HotStatement:
             return None
         return self._compiled[connection.dialect.name].row(rows[0], cursor, connection.dialect)
 
-    def _run(self, connection: Connection, values: Mapping[str, Any]) -> Any:
+    def _run(self, connection: HotConnection, values: Mapping[str, Any]) -> Any:
         dialect = connection.dialect
         compiled = self._compiled.get(dialect.name) or self._compile(dialect)
         parameters = compiled.parameters(values)
@@ -255,7 +290,7 @@ class HotStatement:
         return compiled
 
 
-def _hot_cursor(connection: Connection) -> Any:
+def _hot_cursor(connection: HotConnection) -> Any:
     """The DBAPI connection's cursor for HotStatements, made once and kept with it.
 
     A new cursor per statement costs psycopg about as much as a third of a round trip. The

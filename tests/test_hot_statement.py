@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import bindparam, delete, exc, func, insert, select
 
-from app.db import HotStatement, write_transaction
+from app.db import HotStatement, autocommit_connection, write_transaction
 from app.extensions import db, session_bind
 from app.learning.progress_models import DailyStudy, Heartbeat, PlaybackSession, SessionStatus
 
@@ -134,3 +134,24 @@ def studying_session(app, transaction, make_user, make_course):
         db.session.add(playback)
         db.session.commit()
     return "0" * 32
+
+
+def test_an_autocommit_connection_commits_each_statement_and_is_handed_back_as_it_was(app):
+    beat = {"session_id": "hot-autocommit-test", "seq": 1, "position": 0.0, "playing": True,
+            "visible": True, "rate": 1.0, "credited_seconds": 0.0, "reason": "ok",
+            "received_at": datetime(2026, 11, 29, tzinfo=UTC)}  # fmt: skip
+    with app.app_context():
+        with autocommit_connection(db.engine) as connection:
+            if connection.dialect.name == "sqlite":
+                with write_transaction(connection):  # SQLite: begun on the driver
+                    _ADD_BEAT.execute(connection, beat)
+            else:
+                _ADD_BEAT.execute(connection, beat)  # PostgreSQL: commits by itself
+        try:
+            with db.engine.connect() as other:  # another connection sees it: committed
+                assert _COUNT_BEATS.first(other, {"session_id": beat["session_id"]})[0] == 1
+                if other.dialect.name == "postgresql":
+                    assert other.connection.driver_connection.autocommit is False
+        finally:
+            with db.engine.begin() as other:
+                other.execute(delete(Heartbeat).filter_by(session_id=beat["session_id"]))

@@ -41,6 +41,7 @@ from app.catalog.taxonomy import LessonKind
 from app.credits.models import CreditRecord
 from app.credits.rules import daily_cap_seconds, learner_region, resolve_rule_pack
 from app.db import (
+    HotConnection,
     HotStatement,
     autocommit_connection,
     core_transaction,
@@ -453,7 +454,7 @@ def record_heartbeat(
     return _result(outcome, course_complete)
 
 
-def _load(connection: Connection, user_id: int, session_id: str) -> tuple[Any, SessionState]:
+def _load(connection: HotConnection, user_id: int, session_id: str) -> tuple[Any, SessionState]:
     row = _LOAD_SESSION.first(connection, {"session_id": session_id})
     if row is None or row.user_id != user_id:
         raise NotAllowed(_l("No such playback session."))
@@ -479,7 +480,7 @@ def _load(connection: Connection, user_id: int, session_id: str) -> tuple[Any, S
 
 
 def _store(
-    connection: Connection,
+    connection: HotConnection,
     session_id: str,
     beat: Beat,
     now: datetime,
