@@ -308,30 +308,32 @@ def committed(app):
         db.session.commit()
 
 
+def learner_and_course(code: str, mobile: str):
+    """A learner and a published one-lesson course, in the current session (for committed tests)."""
+    from app.auth.services import create_user
+    from app.catalog.services import CourseSpec, LessonSpec, create_course, get_or_create_provider
+    from app.catalog.taxonomy import Category, Department, Field
+
+    user = create_user(db.session, name="并发", mobile=mobile, password="Abc12345x")
+    provider = get_or_create_provider(db.session, code, "并发机构")
+    course = create_course(
+        db.session,
+        provider,
+        CourseSpec(f"{code}-1", "并发课程", Category.PUBLIC, Field.OTHER, Department.OTHER,
+                   "3", (2026,), lessons=(LessonSpec("一"),)),
+    )  # fmt: skip
+    return user, course
+
+
 class TestExactlyOnce:
     """50 concurrent completions of one course create one credit record (real commits)."""
 
     def test_fifty_concurrent_completions(self, app, committed):
-        from app.auth.services import create_user
         from app.catalog.models import Course
-        from app.catalog.services import (
-            CourseSpec,
-            LessonSpec,
-            create_course,
-            get_or_create_provider,
-        )
-        from app.catalog.taxonomy import Category, Department, Field
         from app.learning.study_services import complete_course_if_done
 
         with app.test_request_context():
-            user = create_user(db.session, name="并发", mobile="13811112222", password="Abc12345x")
-            provider = get_or_create_provider(db.session, "RACE", "并发机构")
-            course = create_course(
-                db.session,
-                provider,
-                CourseSpec("RACE-1", "并发课程", Category.PUBLIC, Field.OTHER, Department.OTHER,
-                           "3", (2026,), lessons=(LessonSpec("一"),)),
-            )  # fmt: skip
+            user, course = learner_and_course("RACE", "13811112222")
             db.session.add(
                 LessonProgress(user_id=user.id, lesson_id=course.lessons[0].id, course_id=course.id,
                                completed_at=datetime(2026, 11, 29, tzinfo=UTC))
@@ -368,15 +370,7 @@ class TestConcurrentBeatsCommitted:
         """Every beat reads the session before any writes it: exactly one may earn."""
         import app.learning.study_services as services
         from app.auth.models import User
-        from app.auth.services import create_user
         from app.catalog.models import Lesson
-        from app.catalog.services import (
-            CourseSpec,
-            LessonSpec,
-            create_course,
-            get_or_create_provider,
-        )
-        from app.catalog.taxonomy import Category, Department, Field
         from app.learning.services import enrol
         from app.learning.study import Beat
         from app.learning.study_services import start_session
@@ -384,14 +378,7 @@ class TestConcurrentBeatsCommitted:
 
         started_at = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
         with app.test_request_context():
-            user = create_user(db.session, name="并发", mobile="13811113333", password="Abc12345x")
-            provider = get_or_create_provider(db.session, "BEAT", "并发机构")
-            course = create_course(
-                db.session,
-                provider,
-                CourseSpec("BEAT-1", "并发课程", Category.PUBLIC, Field.OTHER, Department.OTHER,
-                           "3", (2026,), lessons=(LessonSpec("一"),)),
-            )  # fmt: skip
+            user, course = learner_and_course("BEAT", "13811113333")
             course.submit_for_review()
             course.publish()
             enrol(db.session, user, course)
