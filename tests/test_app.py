@@ -7,6 +7,7 @@ from sqlalchemy.exc import OperationalError
 
 from app import create_app
 from app.config import database_url
+from app.permissions import PUBLIC, access
 
 
 class TestConfiguration:
@@ -81,6 +82,33 @@ class TestHeaders:
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert headers["X-Frame-Options"] == "DENY"
         assert headers["Referrer-Policy"] == "same-origin"
+        assert "camera=()" in headers["Permissions-Policy"]
+        assert "Strict-Transport-Security" not in headers  # plain http in tests
+
+    def test_each_security_header_is_sent_once(self, client):
+        headers = client.get("/api/v1/ping").headers
+        for name in ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options"):
+            assert len(headers.getlist(name)) == 1
+
+    def test_a_header_the_view_sets_is_kept(self, tmp_path):
+        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/h.db"})
+
+        @app.get("/_test/framed")
+        @access(PUBLIC)
+        def framed():
+            return "", 204, {"x-frame-options": "SAMEORIGIN"}
+
+        headers = app.test_client().get("/_test/framed").headers
+        assert headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+        assert headers["X-Content-Type-Options"] == "nosniff"
+
+    def test_https_deployments_send_hsts(self, monkeypatch, tmp_path):
+        monkeypatch.delenv("FLASK_DEBUG", raising=False)
+        app = create_app(
+            {"SECRET_KEY": "x" * 64, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db"}
+        )
+        headers = app.test_client().get("/api/v1/ping").headers
+        assert headers["Strict-Transport-Security"] == "max-age=31536000"
 
     def test_pages_use_no_third_party_assets(self, client):
         page = client.get("/").get_data(as_text=True)
