@@ -2,7 +2,6 @@
 
 from flask import request
 from flask_babel import Babel
-from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -11,6 +10,7 @@ from sqlalchemy import Connection, Engine
 
 from app.csrf import CSRFProtect
 from app.db import Base
+from app.ratelimit import Limiter
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True, compare_type=True)
