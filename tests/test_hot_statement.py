@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, date, datetime
 
 import pytest
@@ -155,3 +157,56 @@ def test_an_autocommit_connection_commits_each_statement_and_is_handed_back_as_i
         finally:
             with db.engine.begin() as other:
                 other.execute(delete(Heartbeat).filter_by(session_id=beat["session_id"]))
+
+
+def test_sqlite_writers_queue_for_the_write_lock_instead_of_polling(app):
+    """A second writer waits for the first in the kernel, not in SQLite's busy handler.
+
+    Its busy timeout is 0, so were it not queued on the lock file its BEGIN IMMEDIATE would
+    fail at once with "database is locked" while the first writer holds SQLite's lock.
+    """
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the write lock is SQLite's")
+    session_id = "hot-write-lock-test"
+    beat = {"session_id": session_id, "position": 0.0, "playing": True, "visible": True,
+            "rate": 1.0, "credited_seconds": 0.0, "reason": "ok",
+            "received_at": datetime(2026, 11, 29, tzinfo=UTC)}  # fmt: skip
+    first_writing, second_waiting = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def second_writer() -> None:
+        with autocommit_connection(engine) as connection:
+            connection.connection.driver_connection.execute("PRAGMA busy_timeout=0")
+            try:
+                first_writing.wait(5)
+                second_waiting.set()
+                with write_transaction(connection):
+                    order.append("second")
+                    _ADD_BEAT.execute(connection, {**beat, "seq": 2})
+            except exc.OperationalError as error:
+                order.append(f"second failed: {error.orig}")
+            finally:
+                connection.connection.driver_connection.execute("PRAGMA busy_timeout=10000")
+
+    with app.app_context():
+        thread = threading.Thread(target=second_writer)
+        try:
+            with (
+                autocommit_connection(db.engine) as connection,
+                write_transaction(connection),
+            ):
+                first_writing.set()
+                thread.start()
+                second_waiting.wait(5)
+                time.sleep(0.05)  # the second writer is now blocked on the lock
+                _ADD_BEAT.execute(connection, {**beat, "seq": 1})
+                order.append("first")
+            thread.join(5)
+            assert order == ["first", "second"]
+            with db.engine.connect() as other:
+                assert _COUNT_BEATS.first(other, {"session_id": session_id})[0] == 2
+        finally:
+            with db.engine.begin() as other:
+                other.execute(delete(Heartbeat).filter_by(session_id=session_id))
