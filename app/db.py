@@ -3,8 +3,11 @@ HotStatement for the few statements on a hot path."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import sqlite3
+import threading
+import weakref
 from collections import namedtuple
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -12,7 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, DateTime, Dialect, Engine, Enum, MetaData, event, exc
+from sqlalchemy import Connection, DateTime, Dialect, Engine, Enum, MetaData, Pool, event, exc
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.expression import Executable
 from sqlalchemy.types import TypeDecorator
@@ -94,9 +97,16 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     path = cursor.execute("PRAGMA database_list").fetchone()[2]  # "" for an in-memory db
     cursor.close()
-    if path:
-        # Closed with the record's info, when SQLAlchemy discards the connection.
+    if path:  # see _write_lock; closed with the connection (_close_write_lock)
         connection_record.info["write_lock"] = open(f"{path}-write.lock", "ab")  # noqa: SIM115
+
+
+@event.listens_for(Pool, "close")
+def _close_write_lock(dbapi_connection: Any, connection_record: Any) -> None:
+    """The connection's write-lock file goes with it."""
+    lock_file = connection_record.info.pop("write_lock", None)
+    if lock_file is not None:
+        lock_file.close()
 
 
 @event.listens_for(Engine, "begin")
@@ -153,18 +163,24 @@ def core_transaction(bind: Engine | Connection) -> Iterator[Connection]:
 
 
 class PooledConnection:
-    """A pooled DBAPI connection with just what HotStatement and write_transaction use.
+    """A DBAPI connection from the pool, held by one thread for the hot path between uses.
 
     SQLAlchemy's ``Connection`` costs about as much to build and release as a statement of
-    the heartbeat does to run; this is the pool's own connection proxy, with the dialect.
+    the heartbeat does to run, and checking a connection out of the pool and back in as much
+    again; so the hot path runs on the pool's own connection proxy, which each thread checks
+    out once and keeps (see ``autocommit_connection``). On PostgreSQL it stays in the driver's
+    autocommit mode while held, and leaves it when it goes back to the pool.
     """
 
-    __slots__ = ("connection", "dialect")
+    __slots__ = ("connection", "dialect", "pool")
 
     def __init__(self, engine: Engine) -> None:
         self.dialect = engine.dialect
+        self.pool = engine.pool
         #: The pool's proxy: ``cursor()``, ``info``, ``dbapi_connection``, ``invalidate()``.
         self.connection = engine.raw_connection()
+        if self.dialect.name != "sqlite":
+            self.connection.driver_connection.autocommit = True
 
     def in_transaction(self) -> bool:
         return False  # never begun through this object: see write_transaction
@@ -172,35 +188,73 @@ class PooledConnection:
     def invalidate(self, exception: BaseException | None = None) -> None:
         self.connection.invalidate(exception)
 
+    def usable_for(self, engine: Engine) -> bool:
+        """Still connected, and from the engine's current pool (``dispose`` replaces it)."""
+        return self.connection.is_valid and self.pool is engine.pool
+
+    def release(self, *, discard: bool = False) -> None:
+        """Hand the connection back to its pool as the pool lent it, or with ``discard``
+        close it (its engine was disposed: the old pool would keep it until collected)."""
+        connection = self.connection
+        if connection.is_valid and discard:
+            connection.invalidate()  # closes the DBAPI connection
+        elif connection.is_valid and self.dialect.name != "sqlite":
+            connection.driver_connection.autocommit = False
+        connection.close()
+
+    def __del__(self) -> None:  # the thread that held it ended
+        with contextlib.suppress(Exception):  # at interpreter exit the process closes it anyway
+            self.release()
+
 
 #: What a HotStatement runs on.
 HotConnection = Connection | PooledConnection
+
+
+class _HeldConnections(threading.local):
+    """This thread's hot-path connection for each engine (weakly: engines come and go)."""
+
+    def __init__(self) -> None:
+        self.by_engine: weakref.WeakKeyDictionary[Engine, PooledConnection] = (
+            weakref.WeakKeyDictionary()
+        )
+
+
+_held = _HeldConnections()
 
 
 @contextmanager
 def autocommit_connection(bind: Engine | Connection) -> Iterator[HotConnection]:
     """A connection on which each statement outside ``write_transaction`` commits on its own.
 
-    For a hot path made of one read and one single-statement write: on PostgreSQL it saves
-    the BEGIN and COMMIT round trips (the driver's autocommit, switched off again before the
-    connection goes back to the pool). SQLite's driver always runs so here (see
-    ``_sqlite_on_connect``), transactions being begun explicitly. A connection that is given
-    (tests: one inside a transaction that is rolled back) is used as it is.
+    For a hot path made of one read and one single-statement write. The connection is this
+    thread's own, checked out of the engine's pool on first use and kept (so a process holds
+    one more connection per thread than its requests check out; a new one is taken after
+    the old one was invalidated or the engine disposed). On PostgreSQL it runs in the driver's
+    autocommit mode, which saves the BEGIN and COMMIT round trips. SQLite's driver always runs
+    so here (see ``_sqlite_on_connect``), transactions being begun explicitly. A connection
+    that is given (tests: one inside a transaction that is rolled back) is used as it is.
     """
     if isinstance(bind, Connection):
         yield bind
         return
-    pooled = PooledConnection(bind)
-    driver = pooled.connection.driver_connection
-    autocommit = bind.dialect.name != "sqlite"
-    try:
-        if autocommit:
-            driver.autocommit = True
-        yield pooled
-    finally:
-        if autocommit and pooled.connection.is_valid:
-            driver.autocommit = False
-        pooled.connection.close()
+    held = _held.by_engine.get(bind)
+    if held is None or not held.usable_for(bind):
+        if held is not None:
+            held.release(discard=held.pool is not bind.pool)
+        held = _held.by_engine[bind] = PooledConnection(bind)
+    yield held
+
+
+@event.listens_for(Engine, "engine_disposed")
+def _release_held_connection(engine: Engine) -> None:
+    """``dispose`` closes the pool's connections: this thread's held one too.
+
+    (Other threads' are closed when they next use it, or end.)
+    """
+    held = _held.by_engine.pop(engine, None)
+    if held is not None:
+        held.release(discard=True)
 
 
 @contextmanager

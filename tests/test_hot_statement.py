@@ -138,7 +138,7 @@ def studying_session(app, transaction, make_user, make_course):
     return "0" * 32
 
 
-def test_an_autocommit_connection_commits_each_statement_and_is_handed_back_as_it_was(app):
+def test_an_autocommit_connection_commits_each_statement(app):
     beat = {"session_id": "hot-autocommit-test", "seq": 1, "position": 0.0, "playing": True,
             "visible": True, "rate": 1.0, "credited_seconds": 0.0, "reason": "ok",
             "received_at": datetime(2026, 11, 29, tzinfo=UTC)}  # fmt: skip
@@ -152,7 +152,7 @@ def test_an_autocommit_connection_commits_each_statement_and_is_handed_back_as_i
         try:
             with db.engine.connect() as other:  # another connection sees it: committed
                 assert _COUNT_BEATS.first(other, {"session_id": beat["session_id"]})[0] == 1
-                if other.dialect.name == "postgresql":
+                if other.dialect.name == "postgresql":  # the pool's others are as they were
                     assert other.connection.driver_connection.autocommit is False
         finally:
             with db.engine.begin() as other:
@@ -210,3 +210,65 @@ def test_sqlite_writers_queue_for_the_write_lock_instead_of_polling(app):
         finally:
             with db.engine.begin() as other:
                 other.execute(delete(Heartbeat).filter_by(session_id=session_id))
+
+
+class TestHeldConnection:
+    """Each thread checks its hot-path connection out of the pool once, and keeps it."""
+
+    @pytest.fixture
+    def engine(self, tmp_path):
+        from sqlalchemy import create_engine
+
+        from tests.conftest import TEST_DATABASE_URL
+
+        engine = create_engine(TEST_DATABASE_URL or f"sqlite:///{tmp_path}/held.db")
+        yield engine
+        engine.dispose()
+
+    @staticmethod
+    def held(engine):
+        with autocommit_connection(engine) as connection:
+            return connection
+
+    def test_a_thread_keeps_its_connection_and_other_threads_have_their_own(self, engine):
+        first = self.held(engine)
+        assert self.held(engine) is first
+        assert engine.pool.checkedout() == 1
+        others = []
+        thread = threading.Thread(target=lambda: others.append(self.held(engine)))
+        thread.start()
+        thread.join()
+        assert others[0] is not first
+
+    def test_a_thread_that_ends_gives_its_connection_back(self, engine):
+        def use() -> None:
+            self.held(engine).connection.cursor().execute("SELECT 1")
+
+        thread = threading.Thread(target=use)
+        thread.start()
+        thread.join()
+        assert engine.pool.checkedout() == 0
+
+    def test_an_invalidated_connection_is_replaced(self, engine):
+        first = self.held(engine)
+        first.invalidate()
+        second = self.held(engine)
+        assert second is not first
+        assert second.connection.is_valid
+
+    def test_disposing_the_engine_replaces_it_and_gives_the_old_one_back(self, engine):
+        first = self.held(engine)
+        engine.dispose()
+        second = self.held(engine)
+        assert second is not first
+        assert first.connection.dbapi_connection is None  # checked back in
+        assert engine.pool.checkedout() == 1
+
+    def test_postgresql_holds_it_in_autocommit_and_returns_it_without(self, engine):
+        if engine.dialect.name != "postgresql":
+            pytest.skip("SQLite's driver has no autocommit mode to switch")
+        held = self.held(engine)
+        driver = held.connection.driver_connection
+        assert driver.autocommit is True
+        held.release()
+        assert driver.autocommit is False
