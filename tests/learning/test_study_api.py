@@ -179,6 +179,37 @@ class TestMustResist:
         assert raw.json["error"]
         assert total_credited(app, session["session_id"]) == 0
 
+    @pytest.mark.parametrize(
+        ("body", "content_type"),
+        [
+            (b'{"seq": 1, "position": 15', "application/json"),
+            (b"\xff\xfe{}", "application/json"),
+            (b"[1, 2]", "application/json"),
+            (
+                b'{"seq": 1, "position": 15, "playing": true, "rate": 1, "visible": true}',
+                "text/plain",
+            ),
+        ],
+        ids=["truncated", "not-utf8", "not-an-object", "not-json-type"],
+    )
+    def test_bodies_that_are_not_a_json_object_are_422(
+        self, app, client, studying, clock, body, content_type
+    ):
+        session = start(client, studying["lesson"])
+        clock.advance(INTERVAL)
+        url = f"/api/v1/playback/sessions/{session['session_id']}/heartbeats"
+        raw = client.post(url, data=body, content_type=content_type)
+        assert (raw.status_code, raw.json["error"]) == (422, "请发送 JSON 对象。")
+        assert total_credited(app, session["session_id"]) == 0
+
+    def test_a_body_too_large_to_be_a_heartbeat_is_413_unread(self, app, client, studying, clock):
+        session = start(client, studying["lesson"])
+        clock.advance(INTERVAL)
+        raw = beat(client, session["session_id"], 1, 15, padding="x" * 2000)
+        assert raw.status_code == 413
+        assert "1024" in raw.json["error"]
+        assert beat(client, session["session_id"], 1, 15).json["credited_seconds"] == 15
+
     def test_another_learners_session(self, app, client, studying, clock, make_user, login):
         session = start(client, studying["lesson"])
         login(make_user())
