@@ -10,6 +10,12 @@ import os
 #: (``bench/heartbeat.py --threads 4`` compares).
 workers = 2 * (os.cpu_count() or 1) + 1
 
+#: Each worker touches a file here on every request to show the master it is alive: keep it
+#: in memory rather than on a disk's journal (gunicorn's advice for busy or containerised hosts).
+_SHM = "/dev/shm"  # noqa: S108 (gunicorn creates its file there with mkstemp)
+if os.path.isdir(_SHM):
+    worker_tmp_dir = _SHM
+
 
 def post_worker_init(worker: object) -> None:
     """Take the loaded app out of the garbage collector's sight once it is built.

@@ -22,3 +22,9 @@ def test_each_worker_freezes_what_start_up_loaded():
         assert gc.get_freeze_count() > 0  # out of reach of full collections
     finally:
         gc.unfreeze()
+
+
+def test_workers_signal_liveness_through_memory_not_disk():
+    if not os.path.isdir("/dev/shm"):  # noqa: S108
+        return
+    assert runpy.run_path(str(CONF))["worker_tmp_dir"] == "/dev/shm"  # noqa: S108
