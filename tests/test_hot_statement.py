@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from datetime import UTC, date, datetime
@@ -219,9 +220,8 @@ class TestHeldConnection:
     def engine(self, tmp_path):
         from sqlalchemy import create_engine
 
-        from tests.conftest import TEST_DATABASE_URL
-
-        engine = create_engine(TEST_DATABASE_URL or f"sqlite:///{tmp_path}/held.db")
+        url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path}/held.db"
+        engine = create_engine(url)
         yield engine
         engine.dispose()
 

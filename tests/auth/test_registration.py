@@ -15,6 +15,7 @@ from app.auth.services import Registration, register_learner
 from app.errors import Conflict, DomainError
 from app.extensions import db
 from app.orgs.models import Organisation
+from tests.concurrency import run_concurrently
 
 ORG_CODE = "91110000600037341L"
 
@@ -259,11 +260,7 @@ class TestConcurrentRegistration:
                     db.session.rollback()
                     outcomes.append(type(exc).__name__)
 
-        threads = [threading.Thread(target=attempt, args=(i,)) for i in range(6)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        assert run_concurrently(attempt, [(i,) for i in range(6)]) == []
         assert outcomes.count("created") == 1
         assert sorted(set(outcomes)) == ["Conflict", "created"]
         assert count_users(app) == 1

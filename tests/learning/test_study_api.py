@@ -18,6 +18,7 @@ from app.learning.progress_models import (
     LessonProgress,
     PlaybackSession,
 )
+from tests.concurrency import run_concurrently
 
 INTERVAL = 15
 
@@ -372,23 +373,14 @@ class TestExactlyOnce:
             db.session.commit()
             ids = (user.id, course.id)
         barrier = threading.Barrier(50)
-        errors: list[BaseException] = []
 
         def complete() -> None:
-            try:
-                with app.test_request_context():
-                    barrier.wait()
-                    complete_course_if_done(db.session, *ids, datetime(2026, 11, 29, 3, tzinfo=UTC))
-                    db.session.commit()
-            except BaseException as exc:
-                errors.append(exc)
+            with app.test_request_context():
+                barrier.wait()
+                complete_course_if_done(db.session, *ids, datetime(2026, 11, 29, 3, tzinfo=UTC))
+                db.session.commit()
 
-        threads = [threading.Thread(target=complete) for _ in range(50)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert errors == []
+        assert run_concurrently(complete, [()] * 50) == []
         with app.app_context():
             assert db.session.scalar(select(func.count(CreditRecord.id))) == 1
             assert db.session.get(Course, ids[1]) is not None
@@ -423,7 +415,6 @@ class TestConcurrentBeatsCommitted:
             user_id, session_id = user.id, started.session.id
         beats = 12
         barrier, all_read = threading.Barrier(beats), threading.Barrier(beats, timeout=10)
-        errors: list[BaseException] = []
         honest_judge = services.judge
 
         def judge_once_all_have_read(*args):
@@ -433,25 +424,17 @@ class TestConcurrentBeatsCommitted:
         monkeypatch.setattr(services, "judge", judge_once_all_have_read)
 
         def send(seq: int) -> None:
-            try:
-                with app.app_context():
-                    barrier.wait()
-                    services.record_heartbeat(
-                        db.engine,
-                        user_id,
-                        session_id,
-                        Beat(seq=seq, position=15.0, playing=True, rate=1.0, visible=True),
-                        now=started_at.replace(second=15),
-                    )
-            except BaseException as exc:
-                errors.append(exc)
+            with app.app_context():
+                barrier.wait()
+                services.record_heartbeat(
+                    db.engine,
+                    user_id,
+                    session_id,
+                    Beat(seq=seq, position=15.0, playing=True, rate=1.0, visible=True),
+                    now=started_at.replace(second=15),
+                )
 
-        threads = [threading.Thread(target=send, args=(seq,)) for seq in range(1, beats + 1)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert errors == []
+        assert run_concurrently(send, [(seq,) for seq in range(1, beats + 1)]) == []
         with app.app_context():
             evidence = db.session.execute(
                 select(Heartbeat.reason, Heartbeat.credited_seconds).filter_by(
