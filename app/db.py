@@ -9,7 +9,7 @@ import sqlite3
 import threading
 import weakref
 from collections import namedtuple
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
@@ -331,6 +331,9 @@ class HotStatement:
 
     def execute(self, connection: HotConnection, values: Mapping[str, Any]) -> int:
         """Run the statement in the connection's transaction; the number of rows it matched."""
+        if _runs_on_libpq(connection):
+            result, _ = self._run_libpq(connection, values)  # type: ignore[arg-type]
+            return result.command_tuples or 0
         return self._run(connection, values).rowcount
 
     def first(self, connection: HotConnection, values: Mapping[str, Any]) -> Any:
@@ -339,11 +342,23 @@ class HotStatement:
         Meant for statements of at most a few rows (all are read, which ends SQLite's read of
         them: an unfinished SELECT would keep its snapshot open).
         """
+        dialect = connection.dialect
+        if _runs_on_libpq(connection):
+            result, transformer = self._run_libpq(connection, values)  # type: ignore[arg-type]
+            if not result.ntuples:
+                return None
+            return self._compiled[dialect.name].row(
+                transformer.load_row(0, tuple),
+                lambda: [result.ftype(i) for i in range(result.nfields)],
+                dialect,
+            )
         cursor = self._run(connection, values)
         rows = cursor.fetchall()
         if not rows:
             return None
-        return self._compiled[connection.dialect.name].row(rows[0], cursor, connection.dialect)
+        return self._compiled[dialect.name].row(
+            rows[0], lambda: [column[1] for column in cursor.description], dialect
+        )
 
     def _run(self, connection: HotConnection, values: Mapping[str, Any]) -> Any:
         dialect = connection.dialect
@@ -366,10 +381,40 @@ class HotStatement:
             ) from error
         return cursor
 
+    def _run_libpq(self, connection: PooledConnection, values: Mapping[str, Any]) -> Any:
+        """Run on PostgreSQL through ``app.libpq``; its PGresult and row Transformer."""
+        dialect = connection.dialect
+        compiled = self._compiled.get(dialect.name) or self._compile(dialect)
+        parameters = compiled.parameters(values)
+        libpq = compiled.libpq
+        pooled = connection.connection
+        try:
+            return libpq.run(
+                pooled.driver_connection, pooled.info, [parameters[name] for name in libpq.order]
+            )
+        except dialect.loaded_dbapi.Error as error:
+            lost = dialect.is_disconnect(error, pooled.dbapi_connection, None)
+            if lost:
+                connection.invalidate(error)
+            raise exc.DBAPIError.instance(
+                libpq.sql.decode(),
+                parameters,
+                error,
+                dialect.loaded_dbapi.Error,
+                connection_invalidated=lost,
+                dialect=dialect,
+            ) from error
+
     def _compile(self, dialect: Dialect) -> _HotCompiled:
         compiled = _HotCompiled(self.statement, self.keys, dialect)
         self._compiled[dialect.name] = compiled
         return compiled
+
+
+def _runs_on_libpq(connection: HotConnection) -> bool:
+    """A held connection to PostgreSQL through psycopg (always in autocommit mode while
+    held): its HotStatements bypass psycopg's cursor (see ``app.libpq``)."""
+    return type(connection) is PooledConnection and connection.dialect.driver == "psycopg"
 
 
 def _hot_cursor(connection: HotConnection) -> Any:
@@ -392,6 +437,12 @@ class _HotCompiled:
     def __init__(self, statement: Executable, keys: tuple[str, ...], dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect, column_keys=list(keys))
         self.sql = compiled.string
+        #: The same statement for ``app.libpq`` (PostgreSQL through psycopg only).
+        self.libpq: Any = None
+        if dialect.driver == "psycopg":
+            from app.libpq import LibpqStatement  # psycopg is imported only where it is used
+
+            self.libpq = LibpqStatement(compiled, dialect)
         self.positions = compiled.positiontup if dialect.positional else None
         processors = {
             name: bind.type.dialect_impl(dialect).bind_processor(dialect)
@@ -427,15 +478,17 @@ class _HotCompiled:
             return tuple(params[name] for name in self.positions)
         return params
 
-    def row(self, raw: Sequence[Any], cursor: Any, dialect: Dialect) -> Any:
+    def row(
+        self, raw: Sequence[Any], type_codes: Callable[[], Sequence[Any]], dialect: Dialect
+    ) -> Any:
+        """A result row, converted; ``type_codes`` gives the driver's types of its columns
+        (asked once: psycopg builds ``description`` anew on each access)."""
         processors = self.result_processors
-        if processors is None:  # psycopg builds ``description`` anew on each access: read once
+        if processors is None:
             processors = self.result_processors = [
                 (position, processor)
-                for position, (type_, column) in enumerate(
-                    zip(self.types, cursor.description, strict=True)
-                )
-                if (processor := type_.dialect_impl(dialect).result_processor(dialect, column[1]))
+                for position, (type_, code) in enumerate(zip(self.types, type_codes(), strict=True))
+                if (processor := type_.dialect_impl(dialect).result_processor(dialect, code))
             ]
         values = list(raw)
         for position, process in processors:
