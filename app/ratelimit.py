@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import flask_limiter
-from flask import Blueprint, Flask, current_app, request
+from flask import Blueprint, Flask, Response, current_app, request
+from flask.globals import request_ctx
 
 #: Settings that would give every view a limit; refused (see ``Limiter``).
 _GLOBAL_LIMIT_SETTINGS = ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")
@@ -21,6 +23,10 @@ class Limiter(flask_limiter.Limiter):
     application-wide and meta limits, and ``limit`` refuses blueprints), so a view has a limit
     exactly when ``limit`` decorated it. Those views are remembered by qualified name, the way
     Flask-Limiter itself matches them, so the order of decorators does not matter.
+
+    Flask-Limiter's after-request hook (rate-limit headers, conditional deductions) and its
+    teardown likewise built its per-request context for every response, another 7 % of a
+    bare response's CPU: they now run only when a check made that context.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -38,6 +44,7 @@ class Limiter(flask_limiter.Limiter):
                 f"{', '.join(configured)} would limit every view; decorate the views instead"
             )
         super().init_app(app)
+        _run_hooks_only_after_a_check(app, self)
 
     def limit(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Any]:  # type: ignore[override]
         route_limit = super().limit(*args, **kwargs)
@@ -73,3 +80,50 @@ class Limiter(flask_limiter.Limiter):
 def _qualified_name(view: Callable[..., Any]) -> str:
     """A view's name, the same through ``functools.wraps`` (as ``access`` wraps views)."""
     return f"{view.__module__}.{view.__qualname__}"
+
+
+def _run_hooks_only_after_a_check(app: Flask, limiter: flask_limiter.Limiter) -> None:
+    """Replace Flask-Limiter's after-request and teardown hooks with ones that do nothing
+    when no limit was checked in the request (Flask-Limiter's context was never made)."""
+    inject = _registered(
+        app.after_request_funcs,
+        lambda f: (
+            isinstance(f, partial)
+            and f.func is flask_limiter.Limiter._Limiter__inject_headers  # type: ignore[attr-defined]
+            and f.args == (limiter,)
+        ),
+    )
+    release = _registered(
+        app.teardown_request_funcs,
+        lambda f: (
+            getattr(f, "__self__", None) is limiter
+            and f.__func__ is flask_limiter.Limiter._Limiter__release_context
+        ),  # type: ignore[attr-defined]
+    )
+
+    def inject_headers(response: Response) -> Response:
+        return inject(response) if _checked() else response
+
+    def release_context(error: BaseException | None = None) -> None:
+        if _checked():
+            release(error)
+
+    _replace(app.after_request_funcs, inject, inject_headers)
+    _replace(app.teardown_request_funcs, release, release_context)
+
+
+def _checked() -> bool:
+    """Whether Flask-Limiter made its context in this request (it does when it checks)."""
+    return hasattr(request_ctx._get_current_object(), "_limiter_request_context")  # type: ignore[attr-defined]
+
+
+def _registered(hooks: dict[Any, list[Any]], is_it: Callable[[Any], bool]) -> Any:
+    found = [f for f in hooks.get(None, ()) if is_it(f)]
+    if len(found) != 1:  # Flask-Limiter registers its hooks differently: look again
+        raise RuntimeError("Flask-Limiter's request hooks were not found where expected")
+    return found[0]
+
+
+def _replace(hooks: dict[Any, list[Any]], old: Any, new: Any) -> None:
+    functions = hooks[None]
+    functions[functions.index(old)] = new

@@ -77,6 +77,47 @@ def test_the_order_of_decorators_does_not_matter(limiter, limit_outside):
     assert [client.get("/v").status_code for _ in range(2)] == [200, 429]
 
 
+def test_responses_of_limited_views_say_their_limit_and_others_are_left_alone(monkeypatch):
+    """Flask-Limiter's after-request and teardown hooks run only after a check."""
+    hooks: list[str] = []
+    inject = flask_limiter.Limiter._Limiter__inject_headers
+    release = flask_limiter.Limiter._Limiter__release_context
+
+    def spy_inject(self, response):
+        hooks.append("headers")
+        return inject(self, response)
+
+    def spy_release(self, error=None):
+        hooks.append("release")
+        return release(self, error)
+
+    monkeypatch.setattr(flask_limiter.Limiter, "_Limiter__inject_headers", spy_inject)
+    monkeypatch.setattr(flask_limiter.Limiter, "_Limiter__release_context", spy_release)
+    limiter = Limiter(key_func=lambda: "caller", storage_uri="memory://", headers_enabled=True)
+    app = _app(limiter)
+
+    @app.get("/limited")
+    @limiter.limit("1 per minute")
+    def limited():
+        return "ok"
+
+    @app.get("/free")
+    def free():
+        return "ok"
+
+    client = app.test_client()
+    response = client.get("/free")
+    assert hooks == []
+    assert "X-RateLimit-Limit" not in response.headers
+    response = client.get("/limited")
+    assert hooks == ["headers", "release"]
+    assert response.headers["X-RateLimit-Limit"] == "1"
+    assert response.headers["X-RateLimit-Remaining"] == "0"
+    refused = client.get("/limited")
+    assert refused.status_code == 429
+    assert "Retry-After" in refused.headers
+
+
 def test_limits_that_would_apply_to_every_view_are_refused(limiter):
     with pytest.raises(TypeError, match="blueprint"):
         limiter.limit("1 per minute")(Blueprint("bp", __name__))
