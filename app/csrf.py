@@ -14,8 +14,9 @@ import functools
 import hmac
 import logging
 import time
+from typing import Any
 
-from flask import current_app, g, request, session
+from flask import Flask, current_app, g, request, session
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, same_origin
 from flask_wtf.csrf import CSRFProtect as _FlaskWTFCSRFProtect
@@ -92,8 +93,10 @@ def validate_csrf(token: str | None) -> None:
 class CSRFProtect(_FlaskWTFCSRFProtect):
     """Flask-WTF's ``CSRFProtect`` (1.3), checking tokens with the cached ``validate_csrf``.
 
-    ``protect`` mirrors Flask-WTF's own step for step; the token is looked up in the headers
-    first, and a request body is parsed as a form only when it is one (a JSON body is not).
+    ``protect`` makes Flask-WTF's checks, with the method first (a read is never checked, and
+    most requests are reads) and whether a view is exempt decided once per view; the token is
+    looked up in the headers first, and a request body is parsed as a form only when it is one
+    (a JSON body is not).
     """
 
     def _get_csrf_token(self) -> str | None:
@@ -104,10 +107,19 @@ class CSRFProtect(_FlaskWTFCSRFProtect):
             return super()._get_csrf_token()
         return None
 
+    def __init__(self, app: Flask | None = None) -> None:
+        #: Whether a view is exempt, by (endpoint, view): decided on its first request.
+        self._exempt_views_seen: dict[tuple[str, Any], bool] = {}
+        super().__init__(app)
+
+    def exempt(self, view: Any) -> Any:
+        self._exempt_views_seen.clear()
+        return super().exempt(view)
+
     def protect(self, apply_exemptions: bool = False) -> None:
-        if apply_exemptions and (not request.endpoint or self._is_exempt()):
-            return
         if request.method not in current_app.config["WTF_CSRF_METHODS"]:
+            return  # first: most requests are reads, and for them the answer is the same
+        if apply_exemptions and self._exempt_view(request.endpoint):
             return
         try:
             validate_csrf(self._get_csrf_token())
@@ -117,6 +129,16 @@ class CSRFProtect(_FlaskWTFCSRFProtect):
         if request.is_secure and current_app.config["WTF_CSRF_SSL_STRICT"]:
             self._check_referrer()
         g.csrf_valid = True
+
+    def _exempt_view(self, endpoint: str | None) -> bool:
+        """Flask-WTF's ``_is_exempt``, remembered per view (no endpoint: nothing to check)."""
+        if not endpoint:
+            return True
+        key = (endpoint, current_app.view_functions.get(endpoint))
+        exempt = self._exempt_views_seen.get(key)
+        if exempt is None:
+            exempt = self._exempt_views_seen[key] = self._is_exempt()
+        return exempt
 
     def _error_response(self, reason: str) -> None:
         raise CSRFRefused(reason)

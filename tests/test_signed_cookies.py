@@ -152,3 +152,46 @@ class TestCsrfToken:
         assert refused.json["error"] == (
             "The security token is missing. Reload the page and try again."
         )
+
+
+class TestCsrfExemptions:
+    """Exemptions are decided once per view, and still by Flask-WTF's rules."""
+
+    @staticmethod
+    def _app():
+        from flask import Blueprint, Flask
+        from flask_wtf.csrf import CSRFError
+
+        from app.csrf import CSRFProtect
+
+        app = Flask(__name__)
+        app.config.update(SECRET_KEY="test", WTF_CSRF_ENABLED=True)
+        csrf = CSRFProtect(app)
+        app.register_error_handler(CSRFError, lambda error: (error.reason, 400))
+        app.add_url_rule("/guarded", "guarded", lambda: "ok", methods=["GET", "POST"])
+        bp = Blueprint("hooks", __name__)
+        bp.add_url_rule("/in", "incoming", lambda: "ok", methods=["POST"])
+        return app, csrf, bp
+
+    def test_exempt_views_and_blueprints_are_not_checked_and_others_are(self):
+        app, csrf, bp = self._app()
+        csrf.exempt(bp)
+
+        def webhook():
+            return "ok"
+
+        app.add_url_rule("/webhook", view_func=csrf.exempt(webhook), methods=["POST"])
+        app.register_blueprint(bp)
+        client = app.test_client()
+        for _ in range(2):  # the second time from what was remembered
+            assert client.post("/webhook").status_code == 200
+            assert client.post("/in").status_code == 200
+            assert client.post("/guarded").status_code == 400
+            assert client.get("/guarded").status_code == 200
+
+    def test_a_view_exempted_later_is_exempt_from_then_on(self):
+        app, csrf, _ = self._app()
+        client = app.test_client()
+        assert client.post("/guarded").status_code == 400
+        csrf.exempt(app.view_functions["guarded"])
+        assert client.post("/guarded").status_code == 200
