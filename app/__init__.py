@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import weakref
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
@@ -12,11 +15,34 @@ from app.config import DEV_SECRET_KEY, Config
 from app.cookies import Request, SessionInterface
 
 
+class Zhixin(Flask):
+    """Flask, remembering which functions it was given are plain ``def`` functions.
+
+    Flask asks ``inspect`` whether each hook and view is a coroutine function each time it
+    calls one, about ten times a request, and the answer never changes for a function.
+    Remembered weakly: functions made for one request are not kept alive.
+    """
+
+    request_class = Request
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync_functions: weakref.WeakSet[Callable[..., Any]] = weakref.WeakSet()
+        self.session_interface = SessionInterface()
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        if func in self._sync_functions:
+            return func
+        runnable = super().ensure_sync(func)
+        if runnable is func:
+            with contextlib.suppress(TypeError):  # not weakly referable: asked every time
+                self._sync_functions.add(func)
+        return runnable
+
+
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app: config → extensions → blueprints → CLI. No I/O beyond that."""
-    app = Flask(__name__, template_folder="../templates", static_folder="../static")
-    app.request_class = Request
-    app.session_interface = SessionInterface()
+    app = Zhixin(__name__, template_folder="../templates", static_folder="../static")
     app.config.from_object(Config)
     app.config.from_prefixed_env("ZHIXIN")
     if overrides:

@@ -151,3 +151,58 @@ class TestErrors:
         response = client.get("/api/v1/nothing")
         assert response.status_code == 404
         assert response.json["error"] == "Not Found"
+
+
+class TestSyncFunctions:
+    """The app remembers which views and hooks are plain functions, and only those."""
+
+    @staticmethod
+    def _app():
+        from app import Zhixin
+
+        return Zhixin(__name__)
+
+    def test_a_plain_function_is_called_as_it_is_and_remembered(self):
+        app = self._app()
+
+        def view():
+            return "ok"
+
+        assert app.ensure_sync(view) is view
+        assert view in app._sync_functions
+        assert app.ensure_sync(view) is view
+
+    def test_a_coroutine_function_is_not_remembered(self, monkeypatch):
+        app = self._app()
+        monkeypatch.setattr(app, "async_to_sync", lambda func: ("wrapped", func))
+
+        async def view():
+            return "ok"
+
+        assert app.ensure_sync(view) == ("wrapped", view)
+        assert view not in app._sync_functions
+
+    def test_functions_made_for_one_request_are_not_kept_alive(self):
+        import gc
+        import weakref
+
+        app = self._app()
+
+        def made_for_a_request():
+            return "ok"
+
+        app.ensure_sync(made_for_a_request)
+        alive = weakref.ref(made_for_a_request)
+        del made_for_a_request
+        gc.collect()
+        assert alive() is None
+        assert len(app._sync_functions) == 0
+
+    def test_the_app_is_one(self, app, client):
+        from app import Zhixin
+
+        assert isinstance(app, Zhixin)
+        response = client.get("/api/v1/ping")
+        assert response.json == {"pong": True}
+        assert "nosniff" in response.headers["X-Content-Type-Options"]  # its hooks ran too
+        assert app.view_functions["main.ping"] in app._sync_functions
