@@ -7,15 +7,15 @@ what the round trip itself costs the client (a 15-column SELECT: 97 µs of clien
 the cursor, 46 µs here). Here each statement is prepared once per connection under a fixed
 name and executed with ``PQexecPrepared`` (which releases the GIL while it waits), its
 parameters dumped and its result loaded by psycopg's own C Transformer, with the adapters
-of the connection: values come and go exactly as through a cursor.
+of the connection, both in text format as a cursor's are: values come and go as through a
+cursor.
 
 Only for connections in autocommit mode (the hot path's held connections): psycopg begins
 transactions lazily on a cursor's first statement, which a statement sent past it would skip.
 
-Parameters are sent as text, and every placeholder carries a cast to its column's type
-(without a length: an explicit cast to ``VARCHAR(20)`` would silently truncate what storing
-refuses), so the server never has to guess a type and a Python ``int`` given for a float
-column is still read right.
+Parameters are sent as text with no type, so each placeholder that SQLAlchemy did not cast
+itself gets a cast to its column's type (see ``_cast``): the server never has to guess, and a
+Python ``int`` given for a float column is still read right.
 """
 
 from __future__ import annotations
@@ -33,13 +33,16 @@ from sqlalchemy.sql.compiler import Compiled
 from sqlalchemy.types import NullType
 
 _PLACEHOLDER = re.compile(r"%\(([^)]+)\)s|%%")
-_LENGTH = re.compile(r"\([^)]*\)")
+_MODIFIER = re.compile(r"\([^)]*\)")
+#: Types whose length or precision only limits what is stored: safe to cast without it.
+_MODIFIER_FREE = ("VARCHAR", "NUMERIC", "DECIMAL", "TIMESTAMP", "TIME")
 _names = itertools.count(1)
 
-#: SQLSTATEs after which the statement is prepared again and sent once more: it vanished
-#: (someone ran DEALLOCATE ALL: psycopg does after a rollback), or a table it reads changed
-#: shape under it ("cached plan must not change result type"). Neither ran anything.
-_PREPARE_AGAIN = frozenset({"26000", "0A000"})
+#: Errors after which the statement is prepared again and sent once more, by SQLSTATE and
+#: the server function that raised it: it vanished (someone ran DEALLOCATE ALL: psycopg does
+#: after a rollback), or a table it reads changed shape under it ("cached plan must not
+#: change result type"). Neither ran anything.
+_PREPARE_AGAIN = {b"26000": None, b"0A000": b"RevalidateCachedQuery"}
 
 
 class LibpqStatement:
@@ -56,6 +59,8 @@ class LibpqStatement:
             if name not in self.order:
                 self.order.append(name)
             number = self.order.index(name) + 1
+            if match.string.startswith("::", match.end()):  # SQLAlchemy cast it already
+                return f"${number}"
             cast = _cast(types.get(name), dialect)
             return f"(${number}::{cast})" if cast else f"${number}"
 
@@ -72,21 +77,27 @@ class LibpqStatement:
         params = state.transformer.dump_sequence(values, self._formats)
         if self.name not in state.prepared:
             self._prepare(driver, state)
-        result = driver.pgconn.exec_prepared(self.name, params, None, pq.Format.BINARY)
-        if result.status == pq.ExecStatus.FATAL_ERROR:
-            state_code = result.error_field(pq.DiagnosticField.SQLSTATE)
-            if state_code is not None and state_code.decode() in _PREPARE_AGAIN:
-                state.prepared.discard(self.name)
-                _check(driver, driver.pgconn.exec_(b"DEALLOCATE " + self.name), ok=False)
-                self._prepare(driver, state)
-                result = driver.pgconn.exec_prepared(self.name, params, None, pq.Format.BINARY)
+        result = driver.pgconn.exec_prepared(self.name, params, None, pq.Format.TEXT)
+        if result.status == pq.ExecStatus.FATAL_ERROR and _prepare_again(result):
+            state.prepared.discard(self.name)
+            _check(driver, driver.pgconn.exec_(b"DEALLOCATE " + self.name), ok=False)
+            self._prepare(driver, state)
+            result = driver.pgconn.exec_prepared(self.name, params, None, pq.Format.TEXT)
         _check(driver, result)
-        state.transformer.set_pgresult(result, set_loaders=True, format=pq.Format.BINARY)
+        state.transformer.set_pgresult(result, set_loaders=True, format=pq.Format.TEXT)
         return result, state.transformer
 
     def _prepare(self, driver: PsycopgConnection, state: _ConnectionState) -> None:
         _check(driver, driver.pgconn.prepare(self.name, self.sql, None))
         state.prepared.add(self.name)
+
+
+def _prepare_again(result: Any) -> bool:
+    code = result.error_field(pq.DiagnosticField.SQLSTATE)
+    if code not in _PREPARE_AGAIN:
+        return False
+    source = _PREPARE_AGAIN[code]
+    return source is None or result.error_field(pq.DiagnosticField.SOURCE_FUNCTION) == source
 
 
 class _ConnectionState:
@@ -101,10 +112,22 @@ class _ConnectionState:
 
 
 def _cast(type_: Any, dialect: Dialect) -> str | None:
-    """The SQL type a value is cast to, without length or precision; None when untyped."""
+    """The SQL type a value is cast to, or None to let the server infer it.
+
+    Without collation (it would override the column's in comparisons), and without length or
+    precision where dropping them changes nothing but the check (``VARCHAR(20)`` would
+    truncate, ``NUMERIC(6, 2)`` would round); a type whose modifier means more (``BIT(3)``)
+    is not cast at all.
+    """
     if type_ is None or isinstance(type_, NullType):
         return None
-    return _LENGTH.sub("", dialect.type_compiler_instance.process(type_.dialect_impl(dialect)))
+    name = dialect.type_compiler_instance.process(type_.dialect_impl(dialect))
+    name = name.split(" COLLATE ", 1)[0]
+    if "(" not in name:
+        return name
+    if name.startswith(_MODIFIER_FREE):
+        return _MODIFIER.sub("", name)
+    return None
 
 
 def _check(driver: PsycopgConnection, result: Any, *, ok: bool = True) -> None:

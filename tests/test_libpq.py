@@ -10,9 +10,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import (
     JSON,
+    REAL,
     Boolean,
     Column,
     Date,
+    Enum,
     Float,
     Integer,
     MetaData,
@@ -27,6 +29,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import BIT
 
 from app.db import HotStatement, UTCDateTime, autocommit_connection, enum_column
 from app.extensions import db
@@ -49,6 +52,10 @@ _PROBE = Table(
     Column("doc", JSON),
     Column("colour", enum_column(Colour)),
     Column("amount", Numeric(6, 2)),
+    Column("score", REAL),  # float4: text and binary formats read it differently
+    Column("bits", BIT(3)),
+    Column("mood", Enum(Colour, name="libpq_mood")),  # a native enum type
+    Column("name", String(10, collation="C")),
 )
 _ADD = HotStatement(insert(_PROBE), keys=[c.name for c in _PROBE.columns])
 _READ = HotStatement(select(_PROBE).where(_PROBE.c.id == bindparam("id")))
@@ -65,6 +72,10 @@ _VALUES = {
     "doc": [[0.0, 12.5], [20.0, 31.0]],
     "colour": Colour.BLUE,
     "amount": Decimal("12.34"),
+    "score": 1.1,
+    "bits": "101",
+    "mood": Colour.RED,
+    "name": "Zhixin",
 }
 
 
