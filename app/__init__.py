@@ -31,8 +31,11 @@ class Zhixin(Flask):
         self.session_interface = SessionInterface()
 
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        if func in self._sync_functions:
-            return func
+        try:
+            if func in self._sync_functions:
+                return func
+        except TypeError:  # unhashable: asked every time
+            return super().ensure_sync(func)
         runnable = super().ensure_sync(func)
         if runnable is func:
             with contextlib.suppress(TypeError):  # not weakly referable: asked every time

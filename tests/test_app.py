@@ -182,6 +182,20 @@ class TestSyncFunctions:
         assert app.ensure_sync(view) == ("wrapped", view)
         assert view not in app._sync_functions
 
+    def test_an_unhashable_callable_view_is_served(self):
+        from dataclasses import dataclass
+
+        @dataclass
+        class Greeting:  # __eq__ without __hash__
+            text: str
+
+            def __call__(self):
+                return self.text
+
+        app = self._app()
+        app.add_url_rule("/hello", "hello", view_func=Greeting("hello"))
+        assert app.test_client().get("/hello").get_data(as_text=True) == "hello"
+
     def test_functions_made_for_one_request_are_not_kept_alive(self):
         import gc
         import weakref
