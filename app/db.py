@@ -368,17 +368,7 @@ class HotStatement:
         try:
             cursor.execute(compiled.sql, parameters)
         except dialect.loaded_dbapi.Error as error:
-            lost = dialect.is_disconnect(error, connection.connection.dbapi_connection, cursor)
-            if lost:
-                connection.invalidate(error)
-            raise exc.DBAPIError.instance(
-                compiled.sql,
-                parameters,
-                error,
-                dialect.loaded_dbapi.Error,
-                connection_invalidated=lost,
-                dialect=dialect,
-            ) from error
+            raise _database_error(connection, error, compiled.sql, parameters, cursor) from error
         return cursor
 
     def _run_libpq(self, connection: PooledConnection, values: Mapping[str, Any]) -> Any:
@@ -393,22 +383,31 @@ class HotStatement:
                 pooled.driver_connection, pooled.info, [parameters[name] for name in libpq.order]
             )
         except dialect.loaded_dbapi.Error as error:
-            lost = dialect.is_disconnect(error, pooled.dbapi_connection, None)
-            if lost:
-                connection.invalidate(error)
-            raise exc.DBAPIError.instance(
-                libpq.sql.decode(),
-                parameters,
-                error,
-                dialect.loaded_dbapi.Error,
-                connection_invalidated=lost,
-                dialect=dialect,
-            ) from error
+            raise _database_error(connection, error, libpq.sql.decode(), parameters) from error
 
     def _compile(self, dialect: Dialect) -> _HotCompiled:
         compiled = _HotCompiled(self.statement, self.keys, dialect)
         self._compiled[dialect.name] = compiled
         return compiled
+
+
+def _database_error(
+    connection: HotConnection, error: Exception, sql: str, parameters: Any, cursor: Any = None
+) -> exc.DBAPIError:
+    """The driver's error as SQLAlchemy's; a lost connection is invalidated first, as
+    ``Connection.execute`` would."""
+    dialect = connection.dialect
+    lost = dialect.is_disconnect(error, connection.connection.dbapi_connection, cursor)
+    if lost:
+        connection.invalidate(error)
+    return exc.DBAPIError.instance(
+        sql,
+        parameters,
+        error,
+        dialect.loaded_dbapi.Error,
+        connection_invalidated=lost,
+        dialect=dialect,
+    )
 
 
 def _runs_on_libpq(connection: HotConnection) -> bool:

@@ -22,6 +22,22 @@ def _app(limiter: Limiter) -> Flask:
     return app
 
 
+def _app_with_views(limiter: Limiter, limit: str) -> Flask:
+    """An app with a view limited to ``limit`` (/limited) and one with no limit (/free)."""
+    app = _app(limiter)
+
+    @app.get("/limited")
+    @limiter.limit(limit)
+    def limited():
+        return "ok"
+
+    @app.get("/free")
+    def free():
+        return "ok"
+
+    return app
+
+
 @pytest.fixture
 def checks(monkeypatch) -> list[str | None]:
     """The endpoints for which Flask-Limiter's own check ran."""
@@ -39,16 +55,7 @@ def checks(monkeypatch) -> list[str | None]:
 
 
 def test_only_views_with_a_limit_are_checked(limiter, checks):
-    app = _app(limiter)
-
-    @app.get("/limited")
-    @limiter.limit("2 per minute")
-    def limited():
-        return "ok"
-
-    @app.get("/free")
-    def free():
-        return "ok"
+    app = _app_with_views(limiter, "2 per minute")
 
     @app.get("/exempt")
     @limiter.exempt
@@ -94,18 +101,7 @@ def test_responses_of_limited_views_say_their_limit_and_others_are_left_alone(mo
     monkeypatch.setattr(flask_limiter.Limiter, "_Limiter__inject_headers", spy_inject)
     monkeypatch.setattr(flask_limiter.Limiter, "_Limiter__release_context", spy_release)
     limiter = Limiter(key_func=lambda: "caller", storage_uri="memory://", headers_enabled=True)
-    app = _app(limiter)
-
-    @app.get("/limited")
-    @limiter.limit("1 per minute")
-    def limited():
-        return "ok"
-
-    @app.get("/free")
-    def free():
-        return "ok"
-
-    client = app.test_client()
+    client = _app_with_views(limiter, "1 per minute").test_client()
     response = client.get("/free")
     assert hooks == []
     assert "X-RateLimit-Limit" not in response.headers
