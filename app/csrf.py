@@ -99,6 +99,11 @@ class CSRFProtect(_FlaskWTFCSRFProtect):
     (a JSON body is not).
     """
 
+    def __init__(self, app: Flask | None = None) -> None:
+        #: Whether a view is exempt, by (endpoint, view): decided on its first request.
+        self._exempt_views_seen: dict[tuple[str, Any], bool] = {}
+        super().__init__(app)
+
     def _get_csrf_token(self) -> str | None:
         for header_name in current_app.config["WTF_CSRF_HEADERS"]:
             if token := request.headers.get(header_name):
@@ -106,11 +111,6 @@ class CSRFProtect(_FlaskWTFCSRFProtect):
         if request.mimetype in _FORM_MIMETYPES:
             return super()._get_csrf_token()
         return None
-
-    def __init__(self, app: Flask | None = None) -> None:
-        #: Whether a view is exempt, by (endpoint, view): decided on its first request.
-        self._exempt_views_seen: dict[tuple[str, Any], bool] = {}
-        super().__init__(app)
 
     def exempt(self, view: Any) -> Any:
         self._exempt_views_seen.clear()

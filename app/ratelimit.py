@@ -26,7 +26,7 @@ class Limiter(flask_limiter.Limiter):
 
     Flask-Limiter's after-request hook (rate-limit headers, conditional deductions) and its
     teardown likewise built its per-request context for every response, another 7 % of a
-    bare response's CPU: they now run only when a check made that context.
+    bare response's instructions: they now run only when a check made that context.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
