@@ -318,7 +318,9 @@ class HotStatement:
     compiled statement and the column types, so values are stored and read exactly as the ORM
     stores and reads them; database errors are raised as SQLAlchemy's exceptions, and a lost
     connection is invalidated as Connection.execute would. Statement events
-    (``before_cursor_execute``, echo) are not fired.
+    (``before_cursor_execute``, echo) are not fired. On a held PostgreSQL connection
+    (``autocommit_connection``) it runs as a named prepared statement through libpq instead of
+    the cursor (``app.libpq``), with the same conversions.
 
     ``keys`` names the execution parameters (for an UPDATE: the SET columns, as in
     ``Connection.execute``); every execution must give all of them.
