@@ -32,7 +32,9 @@ class Request(flask.Request):
 
     @cached_property
     def cookies(self) -> ImmutableMultiDict[str, str]:
-        return _parse_cookie_header(";".join(self.headers.getlist("Cookie")))
+        # The WSGI server gives the Cookie header as one value (Werkzeug joins a list of
+        # them, which costs a walk through every header of the environ to find).
+        return _parse_cookie_header(self.environ.get("HTTP_COOKIE", ""))
 
 
 @functools.lru_cache(maxsize=4096)
