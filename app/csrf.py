@@ -16,7 +16,7 @@ import logging
 import time
 from typing import Any
 
-from flask import Flask, current_app, g, request, session
+from flask import Config, Flask, Request, current_app, g, request, session
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, same_origin
 from flask_wtf.csrf import CSRFProtect as _FlaskWTFCSRFProtect
@@ -73,12 +73,13 @@ def validate_csrf(token: str | None) -> None:
     :raises ValidationError: with Flask-WTF's message for what is wrong.
     """
     config = current_app.config
-    secret_key = config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
+    secret_key = config.get("WTF_CSRF_SECRET_KEY") or config["SECRET_KEY"]
     field_name = config.get("WTF_CSRF_FIELD_NAME") or "csrf_token"
     time_limit = config.get("WTF_CSRF_TIME_LIMIT", 3600)
     if not token:
         raise ValidationError("The CSRF token is missing.")
-    if field_name not in session:
+    expected = session.get(field_name)
+    if expected is None:
         raise ValidationError("The CSRF session token is missing.")
     try:
         raw, signed_at = _unsign(secret_key, token)
@@ -86,7 +87,7 @@ def validate_csrf(token: str | None) -> None:
         raise ValidationError("The CSRF token is invalid.") from error
     if time_limit is not None and not 0 <= int(time.time()) - signed_at <= time_limit:
         raise ValidationError("The CSRF token has expired.")
-    if not hmac.compare_digest(session[field_name], raw):
+    if not hmac.compare_digest(expected, raw):
         raise ValidationError("The CSRF tokens do not match.")
 
 
@@ -105,10 +106,13 @@ class CSRFProtect(_FlaskWTFCSRFProtect):
         super().__init__(app)
 
     def _get_csrf_token(self) -> str | None:
-        for header_name in current_app.config["WTF_CSRF_HEADERS"]:
-            if token := request.headers.get(header_name):
+        return self._token(current_app.config, request._get_current_object())
+
+    def _token(self, config: Config, req: Request) -> str | None:
+        for header_name in config["WTF_CSRF_HEADERS"]:
+            if token := req.headers.get(header_name):
                 return token
-        if request.mimetype in _FORM_MIMETYPES:
+        if req.mimetype in _FORM_MIMETYPES:
             return super()._get_csrf_token()
         return None
 
@@ -117,24 +121,27 @@ class CSRFProtect(_FlaskWTFCSRFProtect):
         return super().exempt(view)
 
     def protect(self, apply_exemptions: bool = False) -> None:
-        if request.method not in current_app.config["WTF_CSRF_METHODS"]:
+        # The request and the app are looked up once: each use of a proxy looks again.
+        req = request._get_current_object()
+        app = current_app._get_current_object()
+        if req.method not in app.config["WTF_CSRF_METHODS"]:
             return  # first: most requests are reads, and for them the answer is the same
-        if apply_exemptions and self._exempt_view(request.endpoint):
+        if apply_exemptions and self._exempt_view(app, req.endpoint):
             return
         try:
-            validate_csrf(self._get_csrf_token())
+            validate_csrf(self._token(app.config, req))
         except ValidationError as error:
             logger.info(error.args[0])
             self._error_response(error.args[0])
-        if request.is_secure and current_app.config["WTF_CSRF_SSL_STRICT"]:
+        if req.is_secure and app.config["WTF_CSRF_SSL_STRICT"]:
             self._check_referrer()
         g.csrf_valid = True
 
-    def _exempt_view(self, endpoint: str | None) -> bool:
+    def _exempt_view(self, app: Flask, endpoint: str | None) -> bool:
         """Flask-WTF's ``_is_exempt``, remembered per view (no endpoint: nothing to check)."""
         if not endpoint:
             return True
-        key = (endpoint, current_app.view_functions.get(endpoint))
+        key = (endpoint, app.view_functions.get(endpoint))
         exempt = self._exempt_views_seen.get(key)
         if exempt is None:
             exempt = self._exempt_views_seen[key] = self._is_exempt()

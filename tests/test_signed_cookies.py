@@ -98,6 +98,15 @@ class TestSessionCookie:
         first["_flashes"].append(("info", "二"))
         assert opened()["_flashes"] == [("info", "一")]
 
+    def test_the_cookie_header_is_parsed_as_werkzeug_would(self):
+        from app.cookies import Request as CachingRequest
+
+        header = 'session=abc.def; lang=en; quoted="a b"; lang=zh'
+        environ = EnvironBuilder(headers={"Cookie": header}).get_environ()
+        assert CachingRequest(environ).cookies == Request(environ).cookies
+        assert CachingRequest(environ).cookies.getlist("lang") == ["en", "zh"]
+        assert not CachingRequest(EnvironBuilder().get_environ()).cookies
+
 
 class TestCsrfToken:
     def test_the_header_token_is_accepted_on_every_request(self, client, csrf_on, make_user):
@@ -138,6 +147,20 @@ class TestCsrfToken:
         later(monkeypatch, csrf_module, app.config.get("WTF_CSRF_TIME_LIMIT", 3600) + 60)
         response = client.post(JSON_POST, headers={"X-CSRFToken": token})
         assert (response.status_code, response.json["reason"]) == (400, "expired")
+
+    def test_over_https_the_referrer_must_be_this_site(self, client, csrf_on, make_user):
+        signed_in(client, make_user)
+        token = page_token(client)
+
+        def post(**headers: str):
+            return client.post(
+                JSON_POST, headers={"X-CSRFToken": token, **headers}, base_url="https://localhost"
+            )
+
+        assert (post().status_code, post().json["reason"]) == (400, "referrer")
+        foreign = post(Referer="https://evil.example/courses")
+        assert (foreign.status_code, foreign.json["reason"]) == (400, "referrer")
+        assert post(Referer="https://localhost/courses/1").status_code == 403  # past the check
 
     def test_a_json_body_is_not_read_as_a_form(self, client, csrf_on, make_user):
         signed_in(client, make_user)
