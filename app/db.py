@@ -444,7 +444,6 @@ class _HotCompiled:
             from app.libpq import LibpqStatement  # psycopg is imported only where it is used
 
             self.libpq = LibpqStatement(compiled, dialect)
-        self.positions = compiled.positiontup if dialect.positional else None
         processors = {
             name: bind.type.dialect_impl(dialect).bind_processor(dialect)
             for name, bind in compiled.binds.items()
@@ -460,6 +459,15 @@ class _HotCompiled:
                 process = processors[name]
                 self.fixed[name] = process(value) if process else value
         self.required = frozenset(self.given)
+        #: For a positional driver, each placeholder in order: (given?, name, converter, fixed).
+        self.slots = (
+            tuple(
+                (name in self.given, name, self.given.get(name), self.fixed.get(name))
+                for name in compiled.positiontup or ()
+            )
+            if dialect.positional
+            else None
+        )
         columns = getattr(statement, "exported_columns", None)  # SELECT or RETURNING
         self.types = [column.type for column in columns] if columns is not None else []
         names = list(columns.keys()) if columns is not None else []
@@ -472,11 +480,16 @@ class _HotCompiled:
         """The DBAPI parameters (a tuple or a dict, as the driver's paramstyle wants)."""
         if missing := self.required.difference(values):
             raise exc.ArgumentError(f"values missing for {', '.join(sorted(missing))}")
+        if self.slots is not None:
+            return tuple(
+                [
+                    (values[name] if process is None else process(values[name])) if given else fixed
+                    for given, name, process, fixed in self.slots
+                ]
+            )
         params = dict(self.fixed)
         for name, process in self.given.items():
-            params[name] = process(values[name]) if process else values[name]
-        if self.positions is not None:
-            return tuple(params[name] for name in self.positions)
+            params[name] = values[name] if process is None else process(values[name])
         return params
 
     def row(
