@@ -346,6 +346,8 @@ def set_roles(
 ) -> None:
     """Replace the target's roles; authors must belong to a provider.
 
+    A save that changes nothing is not recorded: the audit trail lists changes.
+
     :raises DomainError: an author without a provider, or an admin removing their own
         admin role (which could leave nobody able to administer).
     """
@@ -353,10 +355,13 @@ def set_roles(
         raise DomainError(_l("Authors must belong to a provider."), field="provider_id")
     if actor.id == target.id and Role.ADMIN not in roles:
         raise DomainError(_l("You cannot remove your own administrator role."), field="roles")
+    before = (target.roles, target.provider_id)
     target.role_rows = [row for row in target.role_rows if row.role in roles]
     for role in sorted(roles):
         target.grant(role)
     target.provider_id = provider_id if Role.AUTHOR in roles else target.provider_id
+    if (target.roles, target.provider_id) == before:
+        return
     record(
         session,
         "admin.roles_changed",
