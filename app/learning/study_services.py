@@ -88,15 +88,35 @@ def local_day(moment: datetime) -> date:
 
 
 def rules_from_config() -> StudyRules:
+    """The study rules from the app's settings, as they are now (tests change them)."""
     cfg = current_app.config
-    interval = float(cfg["HEARTBEAT_INTERVAL_SECONDS"])
+    return _study_rules(
+        cfg["HEARTBEAT_INTERVAL_SECONDS"],
+        cfg.get("HEARTBEAT_MAX_GAP_SECONDS"),
+        cfg["HEARTBEAT_TOLERANCE_SECONDS"],
+        cfg["HEARTBEAT_TOLERANCE_RATIO"],
+        tuple(cfg["PLAYBACK_ALLOWED_RATES"]),
+        cfg["LESSON_COMPLETE_RATIO"],
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _study_rules(
+    interval: float,
+    max_gap: float | None,
+    tolerance_seconds: float,
+    tolerance_ratio: float,
+    allowed_rates: tuple[float, ...],
+    complete_ratio: float,
+) -> StudyRules:
+    """Built once per combination of settings: every heartbeat asks for the rules."""
     return StudyRules(
-        interval=interval,
-        max_gap=float(cfg.get("HEARTBEAT_MAX_GAP_SECONDS") or 2 * interval),
-        tolerance_seconds=float(cfg["HEARTBEAT_TOLERANCE_SECONDS"]),
-        tolerance_ratio=float(cfg["HEARTBEAT_TOLERANCE_RATIO"]),
-        allowed_rates=tuple(cfg["PLAYBACK_ALLOWED_RATES"]),
-        complete_ratio=float(cfg["LESSON_COMPLETE_RATIO"]),
+        interval=float(interval),
+        max_gap=float(max_gap or 2 * float(interval)),
+        tolerance_seconds=float(tolerance_seconds),
+        tolerance_ratio=float(tolerance_ratio),
+        allowed_rates=allowed_rates,
+        complete_ratio=float(complete_ratio),
     )
 
 

@@ -135,3 +135,32 @@ class TestForgeries:
         outcome = judge(state, Beat(1, 15, True, 1.0, True), 15, DAY, RULES, CAP)
         assert (outcome.credited, outcome.state.day) == (15, DAY)
         assert outcome.state.day_credited == 15
+
+
+class TestRulesFromSettings:
+    def test_the_rules_are_the_settings_with_max_gap_twice_the_interval(self, app):
+        from app.learning.study_services import rules_from_config
+
+        with app.app_context():
+            rules = rules_from_config()
+            assert rules.interval == float(app.config["HEARTBEAT_INTERVAL_SECONDS"])
+            assert rules.max_gap == 2 * rules.interval
+            assert rules.allowed_rates == tuple(app.config["PLAYBACK_ALLOWED_RATES"])
+
+    def test_a_changed_setting_applies_to_the_next_heartbeat(self, app):
+        from app.learning.study_services import rules_from_config
+
+        saved = dict(app.config)
+        try:
+            with app.app_context():
+                before = rules_from_config()
+                app.config.update(HEARTBEAT_INTERVAL_SECONDS=5, PLAYBACK_ALLOWED_RATES=[1.0, 1.25])
+                after = rules_from_config()
+                assert (after.interval, after.max_gap) == (5.0, 10.0)
+                assert after.allowed_rates == (1.0, 1.25)
+                app.config.update(HEARTBEAT_MAX_GAP_SECONDS=12)
+                assert rules_from_config().max_gap == 12.0
+                app.config.update(saved)
+                assert rules_from_config() == before
+        finally:
+            app.config.update(saved)
