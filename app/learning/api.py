@@ -26,8 +26,12 @@ from app.permissions import SESSION_COOKIE, Role, access, session_identity
 #: No timeline is longer than this (the longest accepted video is 4 hours).
 MAX_POSITION = 24 * 3600.0
 MAX_SEQ = 2**31 - 1
+_NUMBERS = (int, float)
 #: A heartbeat's JSON is under 100 bytes; a larger body is refused unread.
 MAX_BEAT_BYTES = 1024
+#: The heartbeat's reply, compact. Built once: ``json.dumps`` with any option builds a new
+#: encoder per call, which cost more than the encoding itself.
+_encode_compact = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _error(message: str, status: int, **extra: Any):
@@ -75,23 +79,28 @@ def start_playback():
 
 
 def parse_beat(data: object) -> Beat | str:
-    """A heartbeat from JSON, or the reason it is malformed (never a guess)."""
-    if not isinstance(data, dict):
+    """A heartbeat from JSON, or the reason it is malformed (never a guess).
+
+    Types are compared exactly: JSON gives plain ``int``, ``float`` and ``bool``, and a
+    ``true`` is not a number here, as it would be to ``isinstance``.
+    """
+    if type(data) is not dict:
         return _("Send a JSON object.")
     seq, position, rate = data.get("seq"), data.get("position"), data.get("rate")
     playing, visible = data.get("playing"), data.get("visible")
-    if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= MAX_SEQ:
+    if type(seq) is not int or not 1 <= seq <= MAX_SEQ:
         return _("seq must be a positive integer.")
-    numbers = (position, rate)
-    if any(not isinstance(n, int | float) or isinstance(n, bool) for n in numbers):
+    if type(position) not in _NUMBERS or type(rate) not in _NUMBERS:
         return _("position and rate must be numbers.")
-    if any(isinstance(n, int) and abs(n) > 2**53 for n in numbers):
+    if (type(position) is int and abs(position) > 2**53) or (
+        type(rate) is int and abs(rate) > 2**53
+    ):
         return _("position or rate is out of range.")  # also keeps isfinite() from overflowing
-    if not all(math.isfinite(n) for n in numbers):
+    if not (math.isfinite(position) and math.isfinite(rate)):
         return _("position and rate must be finite numbers.")
     if not 0 <= position <= MAX_POSITION or not 0 < rate <= 16:
         return _("position or rate is out of range.")
-    if not isinstance(playing, bool) or not isinstance(visible, bool):
+    if type(playing) is not bool or type(visible) is not bool:
         return _("playing and visible must be true or false.")
     return Beat(
         seq=seq, position=float(position), playing=playing, rate=float(rate), visible=visible
@@ -137,7 +146,7 @@ def heartbeat(session_id: str):
     except SessionGone as exc:
         return _error(exc.message, 409, reason=exc.reason)
     # jsonify's provider (sorted keys, indent settings) costs a third more than the encoding.
-    body = json.dumps(result.__dict__, separators=(",", ":"))
+    body = _encode_compact(result.__dict__)
     return current_app.response_class(body, mimetype="application/json")
 
 
