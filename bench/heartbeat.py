@@ -254,6 +254,8 @@ function init(args)
   for i = first, first + per - 1 do
     local l = learners[i]
     -- The request line and headers, formatted once: only the body and its length change.
+    -- Without a body wrk.format ends with the blank line; its last CRLF is cut off so that
+    -- request() can add Content-Length before it.
     local head = wrk.format("POST", "/api/v1/playback/sessions/" .. l[3] .. "/heartbeats",
       {{["Cookie"] = l[1], ["X-CSRFToken"] = l[2], ["Content-Type"] = "application/json"}})
     mine[#mine + 1] = {{head = head:sub(1, -3), seq = seq_base}}
