@@ -98,6 +98,8 @@ class Config:
     PLAYBACK_ALLOWED_RATES = (1.0,)
     #: Share of a video's timeline that must be covered (documents need all their minutes).
     LESSON_COMPLETE_RATIO = 0.95
+    #: Serve plain heartbeats in front of Flask's request machinery (app/learning/beat_path.py).
+    HEARTBEAT_SHORT_PATH = True
 
     CATALOG_PAGE_SIZE = 12
     ADMIN_PAGE_SIZE = 25

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import functools
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import flask
@@ -34,11 +35,11 @@ class Request(flask.Request):
     def cookies(self) -> ImmutableMultiDict[str, str]:
         # The WSGI server gives the Cookie header as one value (Werkzeug joins a list of
         # them, which costs a walk through every header of the environ to find).
-        return _parse_cookie_header(self.environ.get("HTTP_COOKIE", ""))
+        return parse_cookie_header(self.environ.get("HTTP_COOKIE", ""))
 
 
 @functools.lru_cache(maxsize=4096)
-def _parse_cookie_header(header: str) -> ImmutableMultiDict[str, str]:
+def parse_cookie_header(header: str) -> ImmutableMultiDict[str, str]:
     return parse_cookie(header, cls=ImmutableMultiDict)
 
 
@@ -68,19 +69,27 @@ class SessionInterface(SecureCookieSessionInterface):
     def open_session(self, app: Flask, request: flask.Request) -> SecureCookieSession | None:
         if self.get_signing_serializer(app) is None:
             return None
-        value = request.cookies.get(self.get_cookie_name(app))
-        if not value:
+        data = self.verified_content(app, request.cookies.get(self.get_cookie_name(app)))
+        if not data:
             return self.session_class()
-        try:
-            data, signed_at = self._load(value)
-        except BadSignature:
-            return self.session_class()
-        age = int(time.time()) - signed_at
-        if not 0 <= age <= app.permanent_session_lifetime.total_seconds():
-            return self.session_class()  # expired, as itsdangerous would say
         return self.session_class(
             {k: v if isinstance(v, _IMMUTABLE) else copy.deepcopy(v) for k, v in data.items()}
         )
+
+    def verified_content(self, app: Flask, value: str | None) -> Mapping[str, Any] | None:
+        """The content of a session cookie that is genuine and within its age limit, else
+        None. Shared with other requests that sent the same cookie: read it, never change it.
+        """
+        if not value or self.get_signing_serializer(app) is None:
+            return None
+        try:
+            data, signed_at = self._load(value)
+        except BadSignature:
+            return None
+        age = int(time.time()) - signed_at
+        if not 0 <= age <= app.permanent_session_lifetime.total_seconds():
+            return None  # expired, as itsdangerous would say
+        return data
 
 
 def _verified(serializer: URLSafeTimedSerializer, value: str) -> tuple[dict[str, Any], int]:

@@ -14,6 +14,7 @@ import functools
 import hmac
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Config, Flask, Request, current_app, g, request, session
@@ -72,13 +73,22 @@ def validate_csrf(token: str | None) -> None:
 
     :raises ValidationError: with Flask-WTF's message for what is wrong.
     """
-    config = current_app.config
+    check_token(current_app.config, session, token)
+
+
+def check_token(
+    config: Mapping[str, Any], session_content: Mapping[str, Any], token: str | None
+) -> None:
+    """``validate_csrf`` for a given app config and session content (no request needed).
+
+    :raises ValidationError: with Flask-WTF's message for what is wrong.
+    """
     secret_key = config.get("WTF_CSRF_SECRET_KEY") or config["SECRET_KEY"]
     field_name = config.get("WTF_CSRF_FIELD_NAME") or "csrf_token"
     time_limit = config.get("WTF_CSRF_TIME_LIMIT", 3600)
     if not token:
         raise ValidationError("The CSRF token is missing.")
-    expected = session.get(field_name)
+    expected = session_content.get(field_name)
     if expected is None:
         raise ValidationError("The CSRF session token is missing.")
     try:
@@ -137,6 +147,38 @@ class CSRFProtect(_FlaskWTFCSRFProtect):
             self._check_referrer()
         g.csrf_valid = True
 
+    def lets_through(
+        self,
+        app: Flask,
+        environ: Mapping[str, Any],
+        host: str,
+        session_content: Mapping[str, Any],
+    ) -> bool:
+        """Whether ``protect`` would let this request through, decided from its WSGI environ
+        and verified session content alone, with no request context: for the heartbeat's
+        short path (``app.learning.beat_path``), which serves the request only on a yes and
+        hands anything else to Flask, whose ``protect`` then refuses it as usual. A view's
+        exemption is not looked up: an exempt view's request gets a no, and Flask lets it in.
+        ``host`` is the request's, as Flask validates it (``werkzeug.wsgi.get_host``).
+        """
+        config = app.config
+        if not (config["WTF_CSRF_ENABLED"] and config["WTF_CSRF_CHECK_DEFAULT"]):
+            return True
+        if environ["REQUEST_METHOD"] not in config["WTF_CSRF_METHODS"]:
+            return True
+        token = None
+        for header_name in config["WTF_CSRF_HEADERS"]:
+            if token := environ.get(_environ_key(header_name)):
+                break
+        try:
+            check_token(config, session_content, token)
+        except ValidationError:
+            return False
+        if environ["wsgi.url_scheme"] == "https" and config["WTF_CSRF_SSL_STRICT"]:
+            referrer = environ.get("HTTP_REFERER")
+            return bool(referrer) and same_origin(referrer, f"https://{host}/")
+        return True
+
     def _exempt_view(self, app: Flask, endpoint: str | None) -> bool:
         """Flask-WTF's ``_is_exempt``, remembered per view (no endpoint: nothing to check)."""
         if not endpoint:
@@ -155,3 +197,9 @@ class CSRFProtect(_FlaskWTFCSRFProtect):
             self._error_response("The referrer header is missing.")
         if not same_origin(request.referrer, f"https://{request.host}/"):
             self._error_response("The referrer does not match the host.")
+
+
+@functools.lru_cache(maxsize=16)
+def _environ_key(header_name: str) -> str:
+    """Where WSGI puts a request header: ``X-CSRFToken`` → ``HTTP_X_CSRFTOKEN``."""
+    return "HTTP_" + header_name.upper().replace("-", "_")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from flask import Flask, Response
 
 #: No inline scripts or styles, no third-party origins: everything is served from here.
@@ -22,11 +25,14 @@ SECURITY_HEADERS = (
 HSTS = ("Strict-Transport-Security", "max-age=31536000")
 
 
+def security_headers_for(config: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The headers every response of an app with this config carries (unless its view set
+    its own)."""
+    return (*SECURITY_HEADERS, HSTS) if config["SESSION_COOKIE_SECURE"] else SECURITY_HEADERS
+
+
 def init_app(app: Flask) -> None:
-    defaults = (
-        (*SECURITY_HEADERS, HSTS) if app.config["SESSION_COOKIE_SECURE"] else SECURITY_HEADERS
-    )
-    wanted = [(name.lower(), name, value) for name, value in defaults]
+    wanted = [(name.lower(), name, value) for name, value in security_headers_for(app.config)]
 
     @app.after_request
     def security_headers(response: Response) -> Response:

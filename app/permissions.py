@@ -7,7 +7,7 @@ view has no declaration, so a new route cannot be forgotten. Object-level rules 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
 from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -90,7 +90,12 @@ def session_identity() -> tuple[int, int] | None:
     Flask-Login stores ``"<id>.<session_version>"``; the hot path compares the version with
     the one its playback session recorded, so a password change stops credit at once.
     """
-    raw = flask_session.get("_user_id") or ""
+    return identity_in(flask_session)
+
+
+def identity_in(session_content: Mapping[str, Any]) -> tuple[int, int] | None:
+    """``session_identity`` of a given session content (no request needed)."""
+    raw = session_content.get("_user_id") or ""
     user_id, _, version = str(raw).partition(".")
     if not user_id.isdigit() or not version.isdigit():
         return None

@@ -46,6 +46,7 @@ __all__ = [
     "run_dispatched",
     "run_job",
     "shutdown",
+    "start_in_this_process",
     "task",
     "worker_entry",
 ]
@@ -59,18 +60,27 @@ def init_app(app: Flask) -> None:
     Starting them resumes what a stopped process left behind (orphaned and queued jobs), so
     jobs survive a restart with no extra service. With Redis, ``flask worker`` does that.
     """
-    started = {"pid": 0}
+    app.extensions[_STARTED_IN] = 0
 
     @app.before_request
     def start_jobs() -> None:
-        if started["pid"] == os.getpid():  # once per process, also after a fork
-            return
-        started["pid"] = os.getpid()
-        try:
-            if backend_name(app) == "thread":
-                get_backend(app)
-        except Exception:
-            logger.exception("the job backend could not start")
+        start_in_this_process(app)
+
+
+_STARTED_IN = "zhixin.jobs.started_in_pid"
+
+
+def start_in_this_process(app: Flask) -> None:
+    """Start the embedded job threads unless this process already did (after a fork the
+    child starts its own). Every request calls it; only the first does any work."""
+    if app.extensions[_STARTED_IN] == os.getpid():
+        return
+    app.extensions[_STARTED_IN] = os.getpid()
+    try:
+        if backend_name(app) == "thread":
+            get_backend(app)
+    except Exception:
+        logger.exception("the job backend could not start")
 
 
 def dispatched(app: Flask | None = None) -> list[int]:

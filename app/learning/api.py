@@ -8,6 +8,8 @@ from typing import Any
 
 from flask import Request, current_app, jsonify, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 
 from app.catalog.models import Lesson
@@ -16,6 +18,7 @@ from app.extensions import current_user_key, db, limiter, session_bind
 from app.learning import bp
 from app.learning.study import Beat
 from app.learning.study_services import (
+    HeartbeatResult,
     SessionGone,
     end_session,
     record_heartbeat,
@@ -34,7 +37,7 @@ MAX_BEAT_BYTES = 1024
 _encode_compact = json.JSONEncoder(separators=(",", ":")).encode
 
 
-def _error(message: str, status: int, **extra: Any):
+def _error(message: str | LazyString, status: int, **extra: Any):
     return jsonify(error=str(message), **extra), status
 
 
@@ -78,30 +81,31 @@ def start_playback():
     ), 201
 
 
-def parse_beat(data: object) -> Beat | str:
+def parse_beat(data: object) -> Beat | LazyString:
     """A heartbeat from JSON, or the reason it is malformed (never a guess).
 
     Types are compared exactly: JSON gives plain ``int``, ``float`` and ``bool``, and a
-    ``true`` is not a number here, as it would be to ``isinstance``.
+    ``true`` is not a number here, as it would be to ``isinstance``. The reason is translated
+    when it is shown (``app.learning.beat_path`` judges beats outside any request).
     """
     if type(data) is not dict:
-        return _("Send a JSON object.")
+        return _l("Send a JSON object.")
     seq, position, rate = data.get("seq"), data.get("position"), data.get("rate")
     playing, visible = data.get("playing"), data.get("visible")
     if type(seq) is not int or not 1 <= seq <= MAX_SEQ:
-        return _("seq must be a positive integer.")
+        return _l("seq must be a positive integer.")
     if type(position) not in _NUMBERS or type(rate) not in _NUMBERS:
-        return _("position and rate must be numbers.")
+        return _l("position and rate must be numbers.")
     if (type(position) is int and abs(position) > 2**53) or (
         type(rate) is int and abs(rate) > 2**53
     ):
-        return _("position or rate is out of range.")  # also keeps isfinite() from overflowing
+        return _l("position or rate is out of range.")  # also keeps isfinite() from overflowing
     if not (math.isfinite(position) and math.isfinite(rate)):
-        return _("position and rate must be finite numbers.")
+        return _l("position and rate must be finite numbers.")
     if not 0 <= position <= MAX_POSITION or not 0 < rate <= 16:
-        return _("position or rate is out of range.")
+        return _l("position or rate is out of range.")
     if type(playing) is not bool or type(visible) is not bool:
-        return _("playing and visible must be true or false.")
+        return _l("playing and visible must be true or false.")
     return Beat(
         seq=seq, position=float(position), playing=playing, rate=float(rate), visible=visible
     )
@@ -137,7 +141,7 @@ def heartbeat(session_id: str):
     if (length or 0) > MAX_BEAT_BYTES:
         return _error(_("A heartbeat is at most %(limit)d bytes.", limit=MAX_BEAT_BYTES), 413)
     beat = parse_beat(_json_body(req, length))
-    if isinstance(beat, str):
+    if not isinstance(beat, Beat):
         return _error(beat, 422)
     try:
         result = record_heartbeat(session_bind(), identity[0], session_id, beat)  # no ORM session
@@ -145,9 +149,13 @@ def heartbeat(session_id: str):
         return _error(exc.message, 403)
     except SessionGone as exc:
         return _error(exc.message, 409, reason=exc.reason)
-    # jsonify's provider (sorted keys, indent settings) costs a third more than the encoding.
-    body = _encode_compact(result.__dict__)
-    return current_app.response_class(body, mimetype="application/json")
+    return current_app.response_class(encode_reply(result), mimetype="application/json")
+
+
+def encode_reply(result: HeartbeatResult) -> str:
+    """A heartbeat's reply as compact JSON (jsonify's provider, with its sorted keys and
+    indent settings, costs a third more than the encoding)."""
+    return _encode_compact(result.__dict__)
 
 
 @bp.route("/api/v1/playback/sessions/<session_id>/end", methods=["POST"])
