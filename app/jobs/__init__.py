@@ -53,6 +53,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+#: Where an app remembers the process that started its job threads.
+_STARTED_IN = "zhixin.jobs.started_in_pid"
+
 
 def init_app(app: Flask) -> None:
     """Start the embedded job threads with the first request a serving process handles.
@@ -65,9 +68,6 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def start_jobs() -> None:
         start_in_this_process(app)
-
-
-_STARTED_IN = "zhixin.jobs.started_in_pid"
 
 
 def start_in_this_process(app: Flask) -> None:
