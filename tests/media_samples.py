@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import subprocess
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -169,7 +170,10 @@ def make_pdf(media: Path) -> Callable[..., Path]:
 def rotated_clip(media: Path, good_clip: Path) -> Path:
     """The good clip flagged, as phones do, to be displayed rotated by 90 degrees."""
     path = media / "portrait.mp4"
-    ffmpeg("-display_rotation", "90", "-i", str(good_clip), "-c", "copy", str(path))
+    try:
+        ffmpeg("-display_rotation", "90", "-i", str(good_clip), "-c", "copy", str(path))
+    except subprocess.CalledProcessError:  # ffmpeg before 6 (Debian 12's 5.1) lacks the option
+        ffmpeg("-i", str(good_clip), "-c", "copy", "-metadata:s:v:0", "rotate=90", str(path))
     return path
 
 
