@@ -87,8 +87,9 @@ def access(*audience: Audience) -> Callable[[F], F]:
 def session_identity() -> tuple[int, int] | None:
     """The signed-in user's id and sign-in generation from the session cookie, no query.
 
-    Flask-Login stores ``"<id>.<session_version>"``; the hot path compares the version with
-    the one its playback session recorded, so a password change stops credit at once.
+    Flask-Login stores ``"<id>.<session_version>"``. The heartbeat checks only the id against
+    its playback session's owner: a password change ends the learner's playback sessions
+    (``end_all_sessions``), so a signed-out device's heartbeats stop earning at once.
     """
     return identity_in(flask_session)
 
