@@ -119,7 +119,7 @@ def set_roles(user_id: int):
     form = _roles_form(target, formdata=request.form)
     if form.validate_on_submit():
         try:
-            auth_services.set_roles(
+            changed = auth_services.set_roles(
                 db.session,
                 current_user,
                 target,
@@ -131,7 +131,10 @@ def set_roles(user_id: int):
             db.session.rollback()
             attach_error(form, exc)
         else:
-            flash(_("Roles saved."), "success")
+            if changed:
+                flash(_("Roles saved."), "success")
+            else:
+                flash(_("Nothing changed: the account already had these roles."), "info")
             return redirect(url_for("admin.user", user_id=target.id))
     return render_template(
         "admin/user.html",

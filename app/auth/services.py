@@ -343,8 +343,8 @@ def unlock(session: Session, actor: User, target: User) -> None:
 
 def set_roles(
     session: Session, actor: User, target: User, roles: set[Role], provider_id: int | None
-) -> None:
-    """Replace the target's roles; authors must belong to a provider.
+) -> bool:
+    """Replace the target's roles; authors must belong to a provider. Whether anything changed.
 
     A save that changes nothing is not recorded: the audit trail lists changes.
 
@@ -361,7 +361,7 @@ def set_roles(
         target.grant(role)
     target.provider_id = provider_id if Role.AUTHOR in roles else target.provider_id
     if (target.roles, target.provider_id) == before:
-        return
+        return False
     record(
         session,
         "admin.roles_changed",
@@ -369,3 +369,4 @@ def set_roles(
         target=f"user:{target.id}",
         roles=sorted(roles),
     )
+    return True

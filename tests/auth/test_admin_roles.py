@@ -31,7 +31,7 @@ def role_events(session, user: User) -> list[AuditEvent]:
 
 
 def test_roles_are_replaced_and_the_change_is_recorded(session, admin, learner):
-    set_roles(session, admin, learner, {Role.LEARNER, Role.REVIEWER}, None)
+    assert set_roles(session, admin, learner, {Role.LEARNER, Role.REVIEWER}, None) is True
     session.flush()
     assert learner.roles == {Role.LEARNER, Role.REVIEWER}
     [event] = role_events(session, learner)
@@ -44,7 +44,7 @@ def test_roles_are_replaced_and_the_change_is_recorded(session, admin, learner):
 
 
 def test_saving_the_same_roles_records_nothing(session, admin, learner):
-    set_roles(session, admin, learner, {Role.LEARNER}, None)
+    assert set_roles(session, admin, learner, {Role.LEARNER}, None) is False
     session.flush()
     assert learner.roles == {Role.LEARNER}
     assert role_events(session, learner) == []
@@ -66,3 +66,27 @@ def test_administrators_cannot_remove_their_own_admin_role(session, admin):
         set_roles(session, admin, admin, {Role.LEARNER}, None)
     assert refused.value.field == "roles"
     assert Role.ADMIN in admin.roles
+
+
+class TestRolesPage:
+    def test_a_change_is_confirmed_as_saved(self, client, login, make_user):
+        login(make_user(Role.ADMIN))
+        learner = make_user()
+        response = client.post(
+            f"/admin/users/{learner['id']}/roles",
+            data={"roles": ["learner", "reviewer"]},
+            follow_redirects=True,
+        )
+        assert "角色已保存" in response.get_data(as_text=True)
+
+    def test_saving_unchanged_roles_says_nothing_changed(self, client, login, make_user):
+        login(make_user(Role.ADMIN))
+        learner = make_user()
+        response = client.post(
+            f"/admin/users/{learner['id']}/roles",
+            data={"roles": ["learner"]},
+            follow_redirects=True,
+        )
+        page = response.get_data(as_text=True)
+        assert "未作改动" in page
+        assert "角色已保存" not in page
