@@ -117,7 +117,7 @@ class TestPlainHeartbeats:
         assert short_path == ["short", "short", "flask"]
 
 
-def refused_alike(client, flask_only, short_path, send, status: int):
+def refused_alike(flask_only, short_path, send, status: int):
     """Send it both ways: the short path hands it over, and the answers are the same."""
     fast = send()
     slow = flask_only(send)
@@ -151,7 +151,7 @@ class TestHandedToFlask:
         def send():
             return client.post(url(session_id), data=body, content_type=content_type)
 
-        refused = refused_alike(client, flask_only, short_path, send, status)
+        refused = refused_alike(flask_only, short_path, send, status)
         if status == 422:
             english = re.fullmatch(r"[ -~]+", refused.json["error"]) is not None
             assert english is (language == "en")
@@ -185,7 +185,7 @@ class TestHandedToFlask:
         session_id = start(client, studying["lesson"])["session_id"]
         stranger = app.test_client()
         send = lambda: stranger.post(url(session_id), json=BEAT)  # noqa: E731
-        refused_alike(stranger, flask_only, short_path, send, 401)
+        refused_alike(flask_only, short_path, send, 401)
 
     def test_with_an_altered_session_cookie(self, client, studying, short_path, flask_only):
         session_id = start(client, studying["lesson"])["session_id"]
@@ -194,7 +194,7 @@ class TestHandedToFlask:
             "session", cookie.value[:-2] + ("BB" if cookie.value.endswith("AA") else "AA")
         )
         send = lambda: client.post(url(session_id), json=BEAT)  # noqa: E731
-        refused_alike(client, flask_only, short_path, send, 401)
+        refused_alike(flask_only, short_path, send, 401)
 
     def test_for_another_learners_session(
         self, app, client, studying, make_user, short_path, flask_only
@@ -203,20 +203,20 @@ class TestHandedToFlask:
         mallory = app.test_client()
         sign_in(mallory, make_user())
         send = lambda: mallory.post(url(victim), json=BEAT)  # noqa: E731
-        refused_alike(mallory, flask_only, short_path, send, 403)  # the body was put back
+        refused_alike(flask_only, short_path, send, 403)  # the body was put back
 
     def test_for_a_superseded_session(self, client, studying, short_path, flask_only):
         first = start(client, studying["lesson"])["session_id"]
         start(client, studying["lesson"])
         send = lambda: client.post(url(first), json=BEAT)  # noqa: E731
-        refused = refused_alike(client, flask_only, short_path, send, 409)
+        refused = refused_alike(flask_only, short_path, send, 409)
         assert refused.json["reason"] == "superseded"
 
     def test_for_an_untrusted_host(self, client, studying, short_path, flask_only, monkeypatch):
         session_id = start(client, studying["lesson"])["session_id"]
         monkeypatch.setitem(client.application.config, "TRUSTED_HOSTS", ["zhixin.example"])
         send = lambda: client.post(url(session_id), json=BEAT)  # noqa: E731
-        refused_alike(client, flask_only, short_path, send, 400)
+        refused_alike(flask_only, short_path, send, 400)
 
     def test_a_permanent_session_is_refreshed_by_flask(
         self, client, studying, short_path, flask_only
@@ -290,7 +290,7 @@ class TestCsrf:
         session_id = start_with(client, studying, token)
         headers = {"X-CSRFToken": forged} if (forged := forge(token)) else {}
         send = lambda: client.post(url(session_id), json=BEAT, headers=headers)  # noqa: E731
-        refused_alike(client, flask_only, short_path, send, 400)
+        refused_alike(flask_only, short_path, send, 400)
 
     def test_over_https_the_referrer_is_checked(self, client, studying, token, short_path):
         session_id = start_with(client, studying, token)
